@@ -1,0 +1,72 @@
+"""Log in and out; organisations and users (admin)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi.concurrency import run_in_threadpool
+
+from app.api.deps import Context, authorize, bearer_token, client_address
+from app.api.schemas.accounts import OrganisationIn, OrganisationOut, TokenOut, UserIn, UserOut
+from app.security.permissions import Permission, Principal
+from app.services import accounts
+
+router = APIRouter(prefix="/api/v1", tags=["access"])
+
+Admin = Annotated[Principal, Depends(authorize(Permission.manage_accounts))]
+Reader = Annotated[Principal, Depends(authorize(Permission.read_organisations))]
+
+
+@router.post("/auth/token", response_model=TokenOut, summary="Exchange a username and password for a token")
+async def log_in(
+    ctx: Context,
+    request: Request,
+    username: Annotated[str, Form(max_length=80)],
+    password: Annotated[str, Form(max_length=256)],
+) -> TokenOut:
+    # argon2 is slow on purpose: hash in a worker thread so the event loop keeps serving others.
+    issued = await run_in_threadpool(accounts.log_in, ctx, username, password, client_address(request))
+    return TokenOut(access_token=issued.access_token, expires_in=issued.expires_in)
+
+
+@router.post("/auth/logout", status_code=204, summary="Revoke the token this request carries")
+async def log_out(
+    ctx: Context,
+    _principal: Annotated[Principal, Depends(authorize(Permission.read_policy))],
+    token: Annotated[str, Depends(bearer_token)],
+) -> Response:
+    await run_in_threadpool(accounts.log_out, ctx, token)
+    return Response(status_code=204)
+
+
+@router.post("/organisations", status_code=201, response_model=OrganisationOut)
+def create_organisation(ctx: Context, _admin: Admin, body: OrganisationIn) -> OrganisationOut:
+    return OrganisationOut.model_validate(accounts.create_organisation(ctx, body.name, body.sector.value))
+
+
+@router.get("/organisations", response_model=list[OrganisationOut])
+def list_organisations(ctx: Context, _reader: Reader) -> list[OrganisationOut]:
+    return [OrganisationOut.model_validate(org) for org in accounts.list_organisations(ctx)]
+
+
+@router.post("/users", status_code=201, response_model=UserOut)
+def create_user(ctx: Context, _admin: Admin, body: UserIn) -> UserOut:
+    view = accounts.create_user(ctx, body.username, body.password, body.organisation_id, [r.value for r in body.roles])
+    return UserOut.model_validate(view)
+
+
+@router.get("/users", response_model=list[UserOut])
+def list_users(ctx: Context, _admin: Admin) -> list[UserOut]:
+    return [UserOut.model_validate(user) for user in accounts.list_users(ctx)]
+
+
+@router.post("/users/{user_id}/disable", response_model=UserOut, summary="Disable an account; its tokens stop")
+def disable_user(ctx: Context, _admin: Admin, user_id: uuid.UUID) -> UserOut:
+    return UserOut.model_validate(accounts.set_user_active(ctx, user_id, active=False))
+
+
+@router.post("/users/{user_id}/enable", response_model=UserOut)
+def enable_user(ctx: Context, _admin: Admin, user_id: uuid.UUID) -> UserOut:
+    return UserOut.model_validate(accounts.set_user_active(ctx, user_id, active=True))

@@ -1,0 +1,150 @@
+"""The `nrm` command line. It calls the same service functions as the API."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.clock import SystemClock
+from app.config import SettingsError, get_settings
+from app.services.context import ServiceContext
+from app.services.errors import ServiceError
+
+cli = typer.Typer(no_args_is_help=True, add_completion=False, help="National referral mechanism service.")
+admin_cli = typer.Typer(no_args_is_help=True, help="Operator accounts.")
+demo_cli = typer.Typer(no_args_is_help=True, help="Demo data (never in production).")
+policy_cli = typer.Typer(no_args_is_help=True, help="Jurisdiction policies.")
+cli.add_typer(admin_cli, name="admin")
+cli.add_typer(demo_cli, name="demo")
+cli.add_typer(policy_cli, name="policy")
+
+OPERATOR_ORGANISATION = "Opérateur du MNR"
+
+
+def _context() -> ServiceContext:
+    return ServiceContext.build(get_settings(), SystemClock())
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=1)
+
+
+@cli.command()
+def migrate() -> None:
+    """Bring the database to the latest schema."""
+    from app.migrate import upgrade
+
+    upgrade(get_settings().database_url)
+    typer.echo("database is at the latest schema")
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+) -> None:
+    """Serve the API and the web UI."""
+    import uvicorn
+
+    get_settings()  # fail fast, with the variable's name, before uvicorn starts
+    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers, access_log=False)
+
+
+@admin_cli.command("create")
+def admin_create(
+    username: str,
+    organisation: Annotated[str, typer.Option(help="the operator's organisation")] = OPERATOR_ORGANISATION,
+) -> None:
+    """Create an admin account (password from NRM_ADMIN_PASSWORD, else prompted)."""
+    from app.services import accounts
+
+    password = os.environ.get("NRM_ADMIN_PASSWORD") or getpass.getpass("password for the new admin: ")
+    ctx = _context()
+    try:
+        existing = {o.name: o for o in accounts.list_organisations(ctx)}
+        org = existing.get(organisation) or accounts.create_organisation(ctx, organisation, "coordination")
+        user = accounts.create_user(ctx, username, password, org.id, ["admin"])
+    except ServiceError as error:
+        _fail(_describe(error))
+    finally:
+        ctx.close()
+    typer.echo(f"admin {user.username} created")
+
+
+@demo_cli.command("seed")
+def demo_seed(
+    accounts_file: Annotated[Path | None, typer.Option(help="also write the accounts to this 0600 file")] = None,
+) -> None:
+    """Create the demo organisations and one account per role, and print them."""
+    from app.services import demo
+
+    ctx = _context()
+    try:
+        created = demo.seed(ctx, accounts_file)
+    except ServiceError as error:
+        _fail(_describe(error))
+    finally:
+        ctx.close()
+    typer.echo(demo.format_accounts(created))
+
+
+@demo_cli.command("is-empty", hidden=True)
+def demo_is_empty() -> None:
+    """Exit 0 when the database holds no account (used by `make run`)."""
+    from app.services import demo
+
+    ctx = _context()
+    try:
+        empty = demo.database_is_empty(ctx)
+    finally:
+        ctx.close()
+    raise typer.Exit(code=0 if empty else 1)
+
+
+@policy_cli.command("show")
+def policy_show(name: Annotated[str | None, typer.Argument(help="policy name or file")] = None) -> None:
+    """Print a jurisdiction policy (the one in force by default)."""
+    from app.workflow.policy import PolicyError, load_policy, render_policy
+
+    try:
+        typer.echo(render_policy(load_policy(name or get_settings().policy)))
+    except PolicyError as error:
+        _fail(str(error))
+
+
+@policy_cli.command("validate")
+def policy_validate(path: Path) -> None:
+    """Check a policy file; name the key and the problem if it is invalid."""
+    from app.workflow.policy import PolicyError, validate_policy_file
+
+    try:
+        policy = validate_policy_file(path)
+    except PolicyError as error:
+        _fail(str(error))
+    typer.echo(f"{path}: valid policy {policy.name!r}")
+
+
+def _describe(error: ServiceError) -> str:
+    extra = getattr(error, "errors", None)
+    if extra:
+        return error.detail + ": " + "; ".join(f"{'.'.join(map(str, e.loc[1:]))} {e.msg}" for e in extra)
+    return error.detail
+
+
+def main() -> None:
+    try:
+        cli()
+    except SettingsError as error:
+        typer.echo(f"error: {error}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

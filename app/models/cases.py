@@ -1,0 +1,239 @@
+"""Cases, their deadlines, history, panels, keys and idempotency records.
+
+Clear columns hold only what the workflow and statistics need; the person, the account and every free
+text are encrypted blobs (`version | key id | nonce | ciphertext+tag`) opened with the case key.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Uuid, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import Base, UTCDateTime
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    __table_args__ = (
+        Index("ix_cases_state_created", "state", "created_at"),
+        Index("ix_cases_organisation_created", "referring_organisation_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(40))
+    state_before_suspension: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    policy_name: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    # Who is involved (need-to-know is decided from these).
+    referring_organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"))
+    referrer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    assessor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
+    previous_assessor_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    caseworker_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    # Classification, in clear for the workflow and for statistics.
+    is_child: Mapped[bool] = mapped_column(Boolean)
+    age_disputed: Mapped[bool] = mapped_column(Boolean)
+    unaccompanied: Mapped[bool] = mapped_column(Boolean)
+    age_band: Mapped[str] = mapped_column(String(10))
+    gender: Mapped[str] = mapped_column(String(20))
+    nationality: Mapped[str] = mapped_column(String(10))
+    region: Mapped[str] = mapped_column(String(10))
+    exploitation_forms: Mapped[list[str]] = mapped_column(JSON)
+    indicators: Mapped[list[str]] = mapped_column(JSON)
+    needs: Mapped[dict[str, Any]] = mapped_column(JSON)
+    consent_given: Mapped[bool] = mapped_column(Boolean)
+    shelter_needed: Mapped[bool] = mapped_column(Boolean)
+    referring_sector: Mapped[str] = mapped_column(String(40))
+
+    # Workflow memory.
+    early_decision_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    reconsideration_done: Mapped[bool] = mapped_column(Boolean, default=False)
+    review_done: Mapped[bool] = mapped_column(Boolean, default=False)
+    age_assessed: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    first_panel_member_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    preliminary_outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    preliminary_decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    formal_outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    formal_decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    close_reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    # Personal data, encrypted with the case key; NULL after erasure.
+    person_blob: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    account_blob: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    deadlines: Mapped[list[Deadline]] = relationship(
+        back_populates="case", order_by="Deadline.opened_at", cascade="all, delete-orphan"
+    )
+
+
+class Deadline(Base):
+    """One legal deadline of a case. `overdue` is derived from `due_at` and the clock, never stored."""
+
+    __tablename__ = "deadlines"
+    __table_args__ = (
+        # Open deadlines by due date: the overdue list and the worker read only these.
+        Index(
+            "ix_deadlines_open_due",
+            "due_at",
+            sqlite_where=text("met_at IS NULL AND cancelled_at IS NULL"),
+            postgresql_where=text("met_at IS NULL AND cancelled_at IS NULL"),
+        ),
+        Index("ix_deadlines_kind_opened", "kind", "opened_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    is_duty: Mapped[bool] = mapped_column(Boolean)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    met_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Time the clock stood still while the case was suspended, and what remained when it stopped.
+    paused_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    remaining_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+    case: Mapped[Case] = relationship(back_populates="deadlines")
+
+
+class CaseHistory(Base):
+    """State changes and actions on a case. Free text (reasons, notes) only as an encrypted blob."""
+
+    __tablename__ = "case_history"
+    __table_args__ = (Index("ix_case_history_case_at", "case_id", "at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    organisation_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    event: Mapped[str] = mapped_column(String(40))
+    from_state: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    to_state: Mapped[str] = mapped_column(String(40))
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    text_blob: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+
+
+class Panel(Base):
+    __tablename__ = "panels"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    is_review: Mapped[bool] = mapped_column(Boolean)
+    convened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    dissolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    members: Mapped[list[PanelSeat]] = relationship(
+        back_populates="panel", order_by="PanelSeat.user_id", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class PanelSeat(Base):
+    """A member's seat on a panel: conflict and vote. The written rationale is encrypted."""
+
+    __tablename__ = "panel_seats"
+
+    panel_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("panels.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    sector: Mapped[str] = mapped_column(String(40))
+    conflict_declared_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    vote: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    voted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    text_blob: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+
+    panel: Mapped[Panel] = relationship(back_populates="members")
+
+
+class CaseKey(Base):
+    """The case's data key, wrapped by a key-encryption key. Deleting `wrapped_key` erases the case."""
+
+    __tablename__ = "case_keys"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    kek_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    destroyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class IdempotencyRecord(Base):
+    """The first answer to a request sent with an Idempotency-Key, replayed to a retry."""
+
+    __tablename__ = "idempotency_records"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    case_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Notification(Base):
+    """An anonymous notification: an adult who did not consent is counted, not registered."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_created", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"))
+    sector: Mapped[str] = mapped_column(String(40))
+    gender: Mapped[str] = mapped_column(String(20))
+    age_band: Mapped[str] = mapped_column(String(10))
+    nationality: Mapped[str] = mapped_column(String(10))
+    region: Mapped[str] = mapped_column(String(10))
+    exploitation_forms: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """One link of the audit chain. Its MAC covers its content and the previous entry's MAC."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (Index("ix_audit_entries_case", "case_id", "sequence"),)
+
+    sequence: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    organisation_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    action: Mapped[str] = mapped_column(String(60))
+    case_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prev_mac: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The single row every audit append locks, so the chain stays gapless and ordered under concurrency."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    sequence: Mapped[int] = mapped_column(Integer)
+    mac: Mapped[str] = mapped_column(String(64))
+
+
+__all__ = [
+    "AuditEntry",
+    "AuditHead",
+    "Case",
+    "CaseHistory",
+    "CaseKey",
+    "Deadline",
+    "IdempotencyRecord",
+    "Notification",
+    "Panel",
+    "PanelSeat",
+]

@@ -1,0 +1,218 @@
+"""Use-cases of accounts: log in and out, resolve a bearer token, manage organisations and users."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.db import transaction
+from app.models import AccessToken, LoginFailure, Organisation, User, UserRole
+from app.security.passwords import hash_password, password_problem, verify_password
+from app.security.permissions import ROLES, Principal
+from app.security.tokens import InvalidToken, issue_token, read_token
+from app.services.context import ServiceContext
+from app.services.errors import Conflict, FieldProblem, InvalidInput, NotFound, TooManyRequests, Unauthenticated
+from app.workflow import Sector
+
+BAD_CREDENTIALS = "the username or the password is wrong"
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    access_token: str
+    expires_in: int
+
+
+def _account_key(username: str) -> str:
+    return hashlib.sha256(username.strip().casefold().encode()).hexdigest()
+
+
+def log_in(ctx: ServiceContext, username: str, password: str, client_address: str) -> IssuedToken:
+    """Check a password and issue a token. Blocking (argon2): call it from a worker thread."""
+    now = ctx.clock.now()
+    window_start = now - timedelta(minutes=ctx.settings.login_failure_window_minutes)
+    account_key = _account_key(username)
+    with transaction(ctx.sessions) as session:
+        failures_for_account = session.scalar(
+            select(func.count())
+            .select_from(LoginFailure)
+            .where(LoginFailure.account_key == account_key, LoginFailure.at > window_start)
+        )
+        failures_from_address = session.scalar(
+            select(func.count())
+            .select_from(LoginFailure)
+            .where(LoginFailure.client_address == client_address, LoginFailure.at > window_start)
+        )
+    if (failures_for_account or 0) >= ctx.settings.login_max_failures_per_account or (
+        failures_from_address or 0
+    ) >= ctx.settings.login_max_failures_per_address:
+        raise TooManyRequests(
+            "too many failed logins; try again later",
+            retry_after_seconds=ctx.settings.login_failure_window_minutes * 60,
+        )
+
+    with transaction(ctx.sessions) as session:
+        user = session.scalar(select(User).where(User.username == username.strip()))
+        password_ok = verify_password(password, user.password_hash if user else None)
+        if user is None or not password_ok or not user.is_active:
+            session.add(
+                LoginFailure(id=uuid.uuid4(), account_key=account_key, client_address=client_address, at=now)
+            )
+            raise_after_commit = Unauthenticated(BAD_CREDENTIALS)
+        else:
+            token_id = uuid.uuid4()
+            ttl = timedelta(minutes=ctx.settings.token_ttl_minutes)
+            session.add(AccessToken(id=token_id, user_id=user.id, issued_at=now, expires_at=now + ttl))
+            token = issue_token(ctx.keyring.token_signing_key, user.id, token_id, now, ttl)
+            return IssuedToken(access_token=token, expires_in=int(ttl.total_seconds()))
+    raise raise_after_commit
+
+
+def principal_for_token(ctx: ServiceContext, token: str) -> Principal:
+    now = ctx.clock.now()
+    try:
+        claims = read_token(ctx.keyring.token_signing_key, token, now)
+    except InvalidToken as error:
+        raise Unauthenticated(str(error)) from None
+    with transaction(ctx.sessions) as session:
+        row = session.execute(
+            select(AccessToken, User)
+            .join(User, User.id == AccessToken.user_id)
+            .where(AccessToken.id == claims.token_id, AccessToken.user_id == claims.user_id)
+        ).first()
+        if row is None:
+            raise Unauthenticated("the token is not valid")
+        access, user = row
+        if access.revoked_at is not None:
+            raise Unauthenticated("the token was revoked at logout")
+        if access.expires_at <= now:
+            raise Unauthenticated("the token has expired")
+        if not user.is_active:
+            raise Unauthenticated("the account is disabled")
+        return Principal(
+            user_id=user.id,
+            organisation_id=user.organisation_id,
+            sector=user.organisation.sector,
+            roles=frozenset(user.roles),
+        )
+
+
+def log_out(ctx: ServiceContext, token: str) -> None:
+    now = ctx.clock.now()
+    claims = read_token(ctx.keyring.token_signing_key, token, now)
+    with transaction(ctx.sessions) as session:
+        access = session.get(AccessToken, claims.token_id)
+        if access is not None and access.revoked_at is None:
+            access.revoked_at = now
+
+
+@dataclass(frozen=True)
+class OrganisationView:
+    id: uuid.UUID
+    name: str
+    sector: str
+
+
+@dataclass(frozen=True)
+class UserView:
+    id: uuid.UUID
+    username: str
+    organisation_id: uuid.UUID
+    roles: list[str]
+    is_active: bool
+
+
+def _organisation_view(org: Organisation) -> OrganisationView:
+    return OrganisationView(id=org.id, name=org.name, sector=org.sector)
+
+
+def _user_view(user: User) -> UserView:
+    return UserView(
+        id=user.id,
+        username=user.username,
+        organisation_id=user.organisation_id,
+        roles=user.roles,
+        is_active=user.is_active,
+    )
+
+
+def create_organisation(ctx: ServiceContext, name: str, sector: str) -> OrganisationView:
+    if sector not in {s.value for s in Sector}:
+        raise InvalidInput("unknown sector", [FieldProblem(["body", "sector"], "unknown sector")])
+    try:
+        with transaction(ctx.sessions) as session:
+            org = Organisation(id=uuid.uuid4(), name=name.strip(), sector=sector, created_at=ctx.clock.now())
+            session.add(org)
+            session.flush()
+            return _organisation_view(org)
+    except IntegrityError:
+        raise Conflict("an organisation with this name already exists") from None
+
+
+def list_organisations(ctx: ServiceContext) -> list[OrganisationView]:
+    with transaction(ctx.sessions) as session:
+        return [_organisation_view(o) for o in session.scalars(select(Organisation).order_by(Organisation.name))]
+
+
+def _check_new_user(session: Session, username: str, password: str, organisation_id: uuid.UUID, roles: list[str]) -> None:
+    problems: list[FieldProblem] = []
+    unknown_roles = sorted(set(roles) - ROLES)
+    if unknown_roles:
+        problems.append(FieldProblem(["body", "roles"], "unknown role: " + ", ".join(unknown_roles)))
+    if not roles:
+        problems.append(FieldProblem(["body", "roles"], "at least one role is needed"))
+    reason = password_problem(password)
+    if reason:
+        problems.append(FieldProblem(["body", "password"], reason))
+    if not username.strip() or not username.isprintable():
+        problems.append(FieldProblem(["body", "username"], "must be a printable, non-empty name"))
+    if session.get(Organisation, organisation_id) is None:
+        problems.append(FieldProblem(["body", "organisation_id"], "no such organisation"))
+    if problems:
+        raise InvalidInput("the user cannot be created", problems)
+
+
+def create_user(
+    ctx: ServiceContext, username: str, password: str, organisation_id: uuid.UUID, roles: list[str]
+) -> UserView:
+    with transaction(ctx.sessions) as session:
+        _check_new_user(session, username, password, organisation_id, roles)
+    password_hash = hash_password(password)
+    try:
+        with transaction(ctx.sessions) as session:
+            user = User(
+                id=uuid.uuid4(),
+                username=username.strip(),
+                password_hash=password_hash,
+                organisation_id=organisation_id,
+                is_active=True,
+                created_at=ctx.clock.now(),
+            )
+            user.role_rows = [UserRole(role=role) for role in sorted(set(roles))]
+            session.add(user)
+            session.flush()
+            return _user_view(user)
+    except IntegrityError:
+        raise Conflict("a user with this username already exists") from None
+
+
+def list_users(ctx: ServiceContext) -> list[UserView]:
+    with transaction(ctx.sessions) as session:
+        return [_user_view(u) for u in session.scalars(select(User).order_by(User.username))]
+
+
+def set_user_active(ctx: ServiceContext, user_id: uuid.UUID, active: bool) -> UserView:
+    """Disable or re-enable an account; a disabled account's tokens stop working at once."""
+    with transaction(ctx.sessions) as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound("no such user")
+        user.is_active = active
+        user.disabled_at = None if active else ctx.clock.now()
+        return _user_view(user)

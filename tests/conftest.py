@@ -1,0 +1,132 @@
+"""Shared fixtures. Every database test runs twice: on SQLite and on PostgreSQL.
+
+PostgreSQL comes from NRM_TEST_POSTGRES_URL (default: the local server). Each test session makes its own
+throw-away database, so runs never see each other's rows; with CI=true an unreachable server fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from app.clock import FrozenClock
+from app.config import load_settings
+from app.migrate import upgrade
+from app.models import Base
+from app.services.context import ServiceContext
+
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+POSTGRES_URL = os.environ.get("NRM_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+# A Monday morning in Paris, far from holidays, so that deadline arithmetic in tests is easy to read.
+START = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
+
+
+def _postgres_problem() -> str | None:
+    try:
+        engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as error:
+        return f"{type(error).__name__}: cannot connect"
+    return None
+
+
+POSTGRES_PROBLEM = _postgres_problem()
+UNREACHABLE_MESSAGE = (
+    f"PostgreSQL is unreachable at NRM_TEST_POSTGRES_URL={make_url(POSTGRES_URL).render_as_string()} "
+    f"({POSTGRES_PROBLEM})"
+)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if POSTGRES_PROBLEM and IN_CI:
+        raise pytest.UsageError(UNREACHABLE_MESSAGE + " and CI=true: the PostgreSQL half cannot be skipped in CI")
+
+
+def pytest_report_header() -> list[str]:
+    if POSTGRES_PROBLEM:
+        return ["!" * 100, UNREACHABLE_MESSAGE + ": every [postgres] test is SKIPPED.", "!" * 100]
+    return [f"databases: sqlite and postgresql ({make_url(POSTGRES_URL).render_as_string()})"]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if POSTGRES_PROBLEM:
+        terminalreporter.write_line(
+            "!!! " + UNREACHABLE_MESSAGE + ": the PostgreSQL half was SKIPPED; set NRM_TEST_POSTGRES_URL !!!",
+            red=True,
+            bold=True,
+        )
+
+
+def _worker_suffix() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test (cheaper than migrating each time)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.sqlite3"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A throw-away PostgreSQL database for this session (and xdist worker), migrated once."""
+    if POSTGRES_PROBLEM:
+        pytest.skip(UNREACHABLE_MESSAGE)
+    name = f"nrm_test_{_worker_suffix()}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _empty_postgres(url: str) -> None:
+    engine = create_engine(url)
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty, migrated database of each kind: the test runs once per kind."""
+    if request.param == "sqlite":
+        path = tmp_path / "nrm.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("postgres_database")
+    _empty_postgres(url)
+    return url
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(START)
+
+
+@pytest.fixture
+def ctx(database_url: str, tmp_path: Path, clock: FrozenClock) -> Iterator[ServiceContext]:
+    settings = load_settings(database_url=database_url, key_file=tmp_path / "keys" / "nrm.keys", policy="fr")
+    context = ServiceContext.build(settings, clock)
+    yield context
+    context.close()
