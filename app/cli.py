@@ -21,7 +21,11 @@ demo_cli = typer.Typer(no_args_is_help=True, help="Demo data (never in productio
 policy_cli = typer.Typer(no_args_is_help=True, help="Jurisdiction policies.")
 cli.add_typer(admin_cli, name="admin")
 cli.add_typer(demo_cli, name="demo")
+keys_cli = typer.Typer(no_args_is_help=True, help="Key-encryption keys and case keys.")
+audit_cli = typer.Typer(no_args_is_help=True, help="The tamper-evident audit log.")
 cli.add_typer(policy_cli, name="policy")
+cli.add_typer(keys_cli, name="keys")
+cli.add_typer(audit_cli, name="audit")
 
 OPERATOR_ORGANISATION = "Opérateur du MNR"
 
@@ -129,6 +133,97 @@ def policy_validate(path: Path) -> None:
     except PolicyError as error:
         _fail(str(error))
     typer.echo(f"{path}: valid policy {policy.name!r}")
+
+
+@cli.command()
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="make one pass and exit")] = False,
+    interval: Annotated[int, typer.Option(help="seconds between passes")] = 300,
+) -> None:
+    """Run the scheduled jobs: close lapsed windows, erase personal data when due."""
+    import time
+
+    from app.services import scheduler
+
+    ctx = _context()
+    try:
+        while True:
+            typer.echo(str(scheduler.run_pass(ctx)))
+            if once:
+                return
+            time.sleep(interval)
+    finally:
+        ctx.close()
+
+
+@keys_cli.command("ensure")
+def keys_ensure() -> None:
+    """Create the key file (mode 0600) if it does not exist yet."""
+    from app.security.keyfile import ensure_key_file
+
+    ring = ensure_key_file(get_settings().key_file)
+    typer.echo(f"key file ready; active key-encryption key {ring.active_kek_id}")
+
+
+@keys_cli.command("rotate")
+def keys_rotate() -> None:
+    """Add a new key-encryption key and re-wrap every case key under it (the data are not touched)."""
+    from app.services import keys
+
+    ctx = _context()
+    try:
+        report = keys.rotate(ctx)
+    finally:
+        ctx.close()
+    typer.echo(f"active key-encryption key {report.active_kek_id}; re-wrapped {report.rewrapped} case key(s)")
+    typer.echo("older keys stay in the key file until `nrm keys retire KEK_ID` (after the backup window)")
+
+
+@keys_cli.command("retire")
+def keys_retire(kek_id: str) -> None:
+    """Destroy an old key-encryption key once no case key is wrapped by it (makes erasure final in backups)."""
+    from app.services import keys
+
+    ctx = _context()
+    try:
+        keys.retire(ctx, kek_id)
+    except ServiceError as error:
+        _fail(_describe(error))
+    finally:
+        ctx.close()
+    typer.echo(f"key-encryption key {kek_id} destroyed")
+
+
+@audit_cli.command("verify")
+def audit_verify(
+    head: Annotated[str | None, typer.Option(help="a head printed earlier by `nrm audit head`")] = None,
+) -> None:
+    """Check the whole chain; name the first bad entry."""
+    from app.security.audit_chain import ChainHead
+    from app.services import audit
+
+    ctx = _context()
+    try:
+        result = audit.verify(ctx, ChainHead.parse(head) if head else None)
+    finally:
+        ctx.close()
+    if result.valid:
+        typer.echo(f"audit log valid: {result.entries} entries, head {result.entries}:{result.head}")
+        return
+    typer.echo(f"audit log INVALID: first bad entry {result.first_bad_sequence}: {result.problem}", err=True)
+    raise typer.Exit(code=1)
+
+
+@audit_cli.command("head")
+def audit_head() -> None:
+    """Print the chain head (sequence:mac), to be kept outside the database."""
+    from app.services import audit
+
+    ctx = _context()
+    try:
+        typer.echo(str(audit.head(ctx)))
+    finally:
+        ctx.close()
 
 
 def _describe(error: ServiceError) -> str:

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 
-from app.api import access
+from app.api import access, audit, cases
 from app.api.problems import install_problem_handlers, problem, problem_schema
 from app.api.schemas.accounts import Health
 from app.clock import Clock, SystemClock
@@ -57,12 +57,12 @@ def create_app(
         return Health(status="ok")
 
     app.include_router(access.router)
+    app.include_router(cases.router)
+    app.include_router(audit.router)
     return app
 
 
-async def _request_id_and_access_log(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
+async def _request_id_and_access_log(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
     incoming = request.headers.get(REQUEST_ID_HEADER, "")
     # Accept a caller's id only if it looks like one; never echo arbitrary text into logs.
     request_id = incoming if _looks_like_request_id(incoming) else uuid.uuid4().hex

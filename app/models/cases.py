@@ -177,6 +177,8 @@ class IdempotencyRecord(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     request_hash: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int] = mapped_column(Integer)
+    # The first answer, replayed as it was: a case view, which holds no personal data.
+    response_body: Mapped[dict[str, Any]] = mapped_column(JSON)
     case_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -205,8 +207,8 @@ class AuditEntry(Base):
     __table_args__ = (Index("ix_audit_entries_case", "case_id", "sequence"),)
 
     sequence: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    at: Mapped[datetime] = mapped_column(UTCDateTime)
-    actor_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    time: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[str] = mapped_column(String(64))
     organisation_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     action: Mapped[str] = mapped_column(String(60))
     case_id: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -17,7 +17,14 @@ from app.security.passwords import hash_password, password_problem, verify_passw
 from app.security.permissions import ROLES, Principal
 from app.security.tokens import InvalidToken, issue_token, read_token
 from app.services.context import ServiceContext
-from app.services.errors import Conflict, FieldProblem, InvalidInput, NotFound, TooManyRequests, Unauthenticated
+from app.services.errors import (
+    Conflict,
+    FieldProblem,
+    InvalidInput,
+    NotFound,
+    TooManyRequests,
+    Unauthenticated,
+)
 from app.workflow import Sector
 
 BAD_CREDENTIALS = "the username or the password is wrong"
@@ -61,15 +68,13 @@ def log_in(ctx: ServiceContext, username: str, password: str, client_address: st
         user = session.scalar(select(User).where(User.username == username.strip()))
         password_ok = verify_password(password, user.password_hash if user else None)
         if user is None or not password_ok or not user.is_active:
-            session.add(
-                LoginFailure(id=uuid.uuid4(), account_key=account_key, client_address=client_address, at=now)
-            )
+            session.add(LoginFailure(id=uuid.uuid4(), account_key=account_key, client_address=client_address, at=now))
             raise_after_commit = Unauthenticated(BAD_CREDENTIALS)
         else:
             token_id = uuid.uuid4()
             ttl = timedelta(minutes=ctx.settings.token_ttl_minutes)
             session.add(AccessToken(id=token_id, user_id=user.id, issued_at=now, expires_at=now + ttl))
-            token = issue_token(ctx.keyring.token_signing_key, user.id, token_id, now, ttl)
+            token = issue_token(ctx.token_signing_key, user.id, token_id, now, ttl)
             return IssuedToken(access_token=token, expires_in=int(ttl.total_seconds()))
     raise raise_after_commit
 
@@ -77,7 +82,7 @@ def log_in(ctx: ServiceContext, username: str, password: str, client_address: st
 def principal_for_token(ctx: ServiceContext, token: str) -> Principal:
     now = ctx.clock.now()
     try:
-        claims = read_token(ctx.keyring.token_signing_key, token, now)
+        claims = read_token(ctx.token_signing_key, token, now)
     except InvalidToken as error:
         raise Unauthenticated(str(error)) from None
     with transaction(ctx.sessions) as session:
@@ -105,7 +110,7 @@ def principal_for_token(ctx: ServiceContext, token: str) -> Principal:
 
 def log_out(ctx: ServiceContext, token: str) -> None:
     now = ctx.clock.now()
-    claims = read_token(ctx.keyring.token_signing_key, token, now)
+    claims = read_token(ctx.token_signing_key, token, now)
     with transaction(ctx.sessions) as session:
         access = session.get(AccessToken, claims.token_id)
         if access is not None and access.revoked_at is None:
@@ -160,7 +165,9 @@ def list_organisations(ctx: ServiceContext) -> list[OrganisationView]:
         return [_organisation_view(o) for o in session.scalars(select(Organisation).order_by(Organisation.name))]
 
 
-def _check_new_user(session: Session, username: str, password: str, organisation_id: uuid.UUID, roles: list[str]) -> None:
+def _check_new_user(
+    session: Session, username: str, password: str, organisation_id: uuid.UUID, roles: list[str]
+) -> None:
     problems: list[FieldProblem] = []
     unknown_roles = sorted(set(roles) - ROLES)
     if unknown_roles:

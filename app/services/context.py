@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+import threading
+from dataclasses import dataclass, field
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.clock import Clock
 from app.config import Settings
 from app.db import make_engine, make_session_factory
-from app.security.keyfile import KeyRing, ensure_key_file
+from app.security.keyfile import KeyRing, ensure_key_file, load_key_file
 from app.workflow import Policy, load_policy
+
+
+def _mtime(path: os.PathLike[str] | str) -> float:
+    try:
+        return os.stat(path).st_mtime_ns
+    except FileNotFoundError:
+        return -1.0
 
 
 @dataclass
@@ -20,19 +31,45 @@ class ServiceContext:
     clock: Clock
     engine: Engine
     sessions: sessionmaker[Session]
-    keyring: KeyRing
     policy: Policy
+    _keyring: KeyRing
+    _keyring_mtime: float
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock) -> ServiceContext:
         engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+        keyring = ensure_key_file(settings.key_file)
         return cls(
             settings=settings,
             clock=clock,
             engine=engine,
             sessions=make_session_factory(engine),
-            keyring=ensure_key_file(settings.key_file),
             policy=load_policy(settings.policy),
+            _keyring=keyring,
+            _keyring_mtime=_mtime(settings.key_file),
+        )
+
+    @property
+    def keyring(self) -> KeyRing:
+        """The key file's keys, re-read when the file changes (a rotation by `nrm keys rotate` in another
+        process must not leave this one wrapping new case keys under a key about to be retired)."""
+        current = _mtime(self.settings.key_file)
+        if current != self._keyring_mtime:
+            self.reload_keys()
+        return self._keyring
+
+    def reload_keys(self) -> None:
+        with self._lock:
+            self._keyring = load_key_file(self.settings.key_file)
+            self._keyring_mtime = _mtime(self.settings.key_file)
+
+    @property
+    def token_signing_key(self) -> bytes:
+        """A subkey for access tokens, derived from the audit key with its own label (HKDF, RFC 5869),
+        so that neither key can stand in for the other and the key file keeps one secret less to manage."""
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"nrm/access-tokens/v1").derive(
+            self.keyring.audit_hmac_key
         )
 
     def close(self) -> None:

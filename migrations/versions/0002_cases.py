@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-26 15:38:46.668086
+Create Date: 2026-11-26 15:39:20.719020
 """
 
 from collections.abc import Sequence
@@ -23,8 +23,8 @@ def upgrade() -> None:
     op.create_table(
         "audit_entries",
         sa.Column("sequence", sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column("at", app.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("actor_id", sa.String(length=64), nullable=True),
+        sa.Column("time", app.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("actor_id", sa.String(length=64), nullable=False),
         sa.Column("organisation_id", sa.String(length=64), nullable=True),
         sa.Column("action", sa.String(length=60), nullable=False),
         sa.Column("case_id", sa.String(length=64), nullable=True),
@@ -43,6 +43,14 @@ def upgrade() -> None:
         sa.Column("mac", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_head")),
     )
+    # The chain's head starts at the genesis MAC; every append locks this one row.
+    audit_head = sa.table(
+        "audit_head",
+        sa.column("id", sa.Integer),
+        sa.column("sequence", sa.Integer),
+        sa.column("mac", sa.String),
+    )
+    op.bulk_insert(audit_head, [{"id": 1, "sequence": 0, "mac": "0" * 64}])
     op.create_table(
         "notifications",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -127,6 +135,7 @@ def upgrade() -> None:
         sa.Column("key", sa.String(length=200), nullable=False),
         sa.Column("request_hash", sa.String(length=64), nullable=False),
         sa.Column("status_code", sa.Integer(), nullable=False),
+        sa.Column("response_body", sa.JSON(), nullable=False),
         sa.Column("case_id", sa.Uuid(), nullable=True),
         sa.Column("created_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -161,9 +170,7 @@ def upgrade() -> None:
         sa.Column("wrapped_key", sa.LargeBinary(), nullable=True),
         sa.Column("created_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("destroyed_at", app.models.base.UTCDateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["case_id"], ["cases.id"], name=op.f("fk_case_keys_case_id_cases"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name=op.f("fk_case_keys_case_id_cases"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("case_id", name=op.f("pk_case_keys")),
     )
     with op.batch_alter_table("case_keys", schema=None) as batch_op:
@@ -182,9 +189,7 @@ def upgrade() -> None:
         sa.Column("paused_at", app.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("paused_seconds", sa.Integer(), nullable=False),
         sa.Column("remaining_seconds", sa.Integer(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["case_id"], ["cases.id"], name=op.f("fk_deadlines_case_id_cases"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name=op.f("fk_deadlines_case_id_cases"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_deadlines")),
     )
     with op.batch_alter_table("deadlines", schema=None) as batch_op:
@@ -205,9 +210,7 @@ def upgrade() -> None:
         sa.Column("is_review", sa.Boolean(), nullable=False),
         sa.Column("convened_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("dissolved_at", app.models.base.UTCDateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["case_id"], ["cases.id"], name=op.f("fk_panels_case_id_cases"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name=op.f("fk_panels_case_id_cases"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_panels")),
     )
     with op.batch_alter_table("panels", schema=None) as batch_op:

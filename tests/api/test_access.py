@@ -90,15 +90,24 @@ def test_no_token_and_a_forged_token_are_401(client: TestClient) -> None:
 
 def test_admin_creates_organisations_and_users(world: World, client: TestClient) -> None:
     admin = world.account("admin1", ["admin"], "Operator", "coordination")
-    created = client.post("/api/v1/organisations", json={"name": "Police unit", "sector": "police"}, headers=admin.headers)
+    created = client.post(
+        "/api/v1/organisations", json={"name": "Police unit", "sector": "police"}, headers=admin.headers
+    )
     assert created.status_code == 201
     org = created.json()
     assert org["sector"] == "police" and org["name"] == "Police unit"
-    duplicate = client.post("/api/v1/organisations", json={"name": "Police unit", "sector": "police"}, headers=admin.headers)
+    duplicate = client.post(
+        "/api/v1/organisations", json={"name": "Police unit", "sector": "police"}, headers=admin.headers
+    )
     assert_problem(duplicate, 409)
     user = client.post(
         "/api/v1/users",
-        json={"username": "officer", "password": TEST_PASSWORD, "organisation_id": org["id"], "roles": ["referrer"]},
+        json={
+            "username": "officer",
+            "password": TEST_PASSWORD,
+            "organisation_id": org["id"],
+            "roles": ["referrer"],
+        },
         headers=admin.headers,
     )
     assert user.status_code == 201, user.text

@@ -18,7 +18,7 @@ assert {r.value for r in Role} == set(ROLES), "roles of the workflow and of the 
 
 class TokenOut(BaseModel):
     access_token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the scheme name, not a secret
     expires_in: int = Field(description="seconds until the token expires")
 
 

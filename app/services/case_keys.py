@@ -1,0 +1,103 @@
+"""The case key inside a use-case: create and wrap it, open it, encrypt and decrypt a case's fields.
+
+Encryption happens here, in the service layer, because the associated data binds the case id and the
+field name, which a column type cannot see.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import CaseKey
+from app.security.envelope import (
+    WrappedKey,
+    decrypt_field,
+    decrypt_json,
+    encrypt_field,
+    encrypt_json,
+    new_case_key,
+    unwrap_case_key,
+    wrap_case_key,
+)
+from app.security.keyfile import KeyRing
+from app.services.errors import Gone
+
+
+class CaseCipher:
+    """Encrypts and decrypts the fields of one case with its key."""
+
+    def __init__(self, case_id: uuid.UUID, case_key: bytes) -> None:
+        self._case_id = str(case_id)
+        self._key = case_key
+
+    def seal_json(self, field: str, value: Any) -> bytes:
+        return encrypt_json(self._key, self._case_id, field, value)
+
+    def open_json(self, field: str, blob: bytes) -> Any:
+        return decrypt_json(self._key, self._case_id, field, blob)
+
+    def seal_text(self, field: str, text: str) -> bytes:
+        return encrypt_field(self._key, self._case_id, field, text.encode("utf-8"))
+
+    def open_text(self, field: str, blob: bytes) -> str:
+        return decrypt_field(self._key, self._case_id, field, blob).decode("utf-8")
+
+    @property
+    def key(self) -> bytes:
+        return self._key
+
+
+def create_case_key(session: Session, keyring: KeyRing, case_id: uuid.UUID, now: datetime) -> CaseCipher:
+    case_key = new_case_key()
+    wrapped = wrap_case_key(keyring, case_key, str(case_id))
+    session.add(CaseKey(case_id=case_id, kek_id=wrapped.kek_id, wrapped_key=wrapped.blob, created_at=now))
+    return CaseCipher(case_id, case_key)
+
+
+def open_case_key(session: Session, keyring: KeyRing, case_id: uuid.UUID) -> CaseCipher:
+    """The case's cipher; 410 Gone once the key was destroyed by erasure."""
+    row = session.get(CaseKey, case_id)
+    if row is None or row.wrapped_key is None or row.kek_id is None:
+        raise Gone("the personal data of this case have been erased")
+    case_key = unwrap_case_key(keyring, WrappedKey(kek_id=row.kek_id, blob=row.wrapped_key), str(case_id))
+    return CaseCipher(case_id, case_key)
+
+
+def destroy_case_key(session: Session, case_id: uuid.UUID, now: datetime) -> None:
+    row = session.get(CaseKey, case_id)
+    if row is not None:
+        row.wrapped_key = None
+        row.kek_id = None
+        row.destroyed_at = now
+
+
+def rewrap_all(session: Session, keyring: KeyRing, batch: int = 1000) -> int:
+    """Re-wrap every live case key under the active KEK; the data themselves are not touched."""
+    count = 0
+    active = keyring.active_kek_id
+    while True:
+        rows = list(
+            session.scalars(
+                select(CaseKey)
+                .where(CaseKey.wrapped_key.is_not(None), CaseKey.kek_id != active)
+                .limit(batch)
+                .with_for_update()
+            )
+        )
+        if not rows:
+            return count
+        for row in rows:
+            assert row.kek_id is not None and row.wrapped_key is not None
+            fresh = wrap_case_key(
+                keyring,
+                unwrap_case_key(keyring, WrappedKey(kek_id=row.kek_id, blob=row.wrapped_key), str(row.case_id)),
+                str(row.case_id),
+            )
+            row.kek_id, row.wrapped_key = fresh.kek_id, fresh.blob
+            count += 1
+        session.flush()

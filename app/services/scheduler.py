@@ -1,0 +1,121 @@
+"""The scheduled jobs (`nrm worker`): close cases whose window lapsed, erase personal data when due.
+
+Each case is handled in its own transaction, taken with `FOR UPDATE SKIP LOCKED` on PostgreSQL so two
+workers never act on one case; a pass run twice changes nothing more, because each job selects only the
+cases still waiting for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from app.db import transaction
+from app.models import Case, Deadline
+from app.services import audit
+from app.services.cases import _commit_decision, _current_panel, _erase, _snapshot
+from app.services.context import ServiceContext
+from app.workflow import SYSTEM, Decision, EventName, EventRequest, State, decide
+from app.workflow.states import CloseReason, DeadlineKind
+
+logger = logging.getLogger("app.worker")
+
+LAPSED_WINDOWS = {
+    State.preliminary_negative: (DeadlineKind.reconsideration_window, CloseReason.no_reconsideration),
+    State.not_identified: (DeadlineKind.review_window, CloseReason.no_review),
+}
+
+
+@dataclass
+class PassReport:
+    closed: int = 0
+    erased: int = 0
+
+    def __str__(self) -> str:
+        return f"closed {self.closed} case(s) whose window lapsed; erased {self.erased} case(s)"
+
+
+def _candidates_with_lapsed_window(ctx: ServiceContext, state: State, kind: DeadlineKind) -> list[uuid.UUID]:
+    now = ctx.clock.now()
+    with transaction(ctx.sessions) as session:
+        return list(
+            session.scalars(
+                select(Case.id)
+                .join(Deadline, Deadline.case_id == Case.id)
+                .where(
+                    Case.state == state.value,
+                    Deadline.kind == kind.value,
+                    Deadline.met_at.is_(None),
+                    Deadline.cancelled_at.is_(None),
+                    Deadline.due_at <= now,
+                )
+            )
+        )
+
+
+def _lock(session: object, case_id: uuid.UUID) -> Case | None:
+    from sqlalchemy.orm import Session
+
+    assert isinstance(session, Session)
+    return session.scalar(select(Case).where(Case.id == case_id).with_for_update(skip_locked=True))
+
+
+def close_lapsed_windows(ctx: ServiceContext) -> int:
+    closed = 0
+    for state, (kind, reason) in LAPSED_WINDOWS.items():
+        for case_id in _candidates_with_lapsed_window(ctx, state, kind):
+            with transaction(ctx.sessions) as session:
+                case = _lock(session, case_id)
+                if case is None or case.state != state.value:
+                    continue  # another worker has it, or it moved on since we looked
+                now = ctx.clock.now()
+                decision = decide(
+                    _snapshot(case, _current_panel(session, case.id)),
+                    SYSTEM,
+                    EventRequest(name=EventName.close, reason=reason.value),
+                    now,
+                    ctx.policy,
+                )
+                if not isinstance(decision, Decision):
+                    logger.warning("worker could not close a case", extra={"code": decision.code})
+                    continue
+                _commit_decision(session, ctx, case, decision, audit.SYSTEM_ACTOR, (None, None), now)
+                closed += 1
+    return closed
+
+
+def erase_due(ctx: ServiceContext) -> int:
+    """Withdrawn cases after the policy's grace period; closed cases after the retention period."""
+    now = ctx.clock.now()
+    rules = [
+        (State.withdrawn, timedelta(days=ctx.policy.withdrawal_grace_days), "withdrawal"),
+        (State.closed, timedelta(days=ctx.policy.retention_days_after_closure), "retention"),
+    ]
+    erased = 0
+    for state, delay, reason in rules:
+        with transaction(ctx.sessions) as session:
+            due = list(
+                session.scalars(
+                    select(Case.id).where(
+                        Case.state == state.value, Case.erased_at.is_(None), Case.ended_at <= now - delay
+                    )
+                )
+            )
+        for case_id in due:
+            with transaction(ctx.sessions) as session:
+                case = _lock(session, case_id)
+                if case is None or case.erased_at is not None:
+                    continue
+                _erase(session, ctx, case, audit.SYSTEM_ACTOR, reason)
+                erased += 1
+    return erased
+
+
+def run_pass(ctx: ServiceContext) -> PassReport:
+    report = PassReport(closed=close_lapsed_windows(ctx), erased=erase_due(ctx))
+    logger.info("worker pass", extra={"closed": report.closed, "erased": report.erased})
+    return report
