@@ -26,6 +26,8 @@ audit_cli = typer.Typer(no_args_is_help=True, help="The tamper-evident audit log
 cli.add_typer(policy_cli, name="policy")
 cli.add_typer(keys_cli, name="keys")
 cli.add_typer(audit_cli, name="audit")
+stats_cli = typer.Typer(no_args_is_help=True, help="Anonymous statistics.")
+cli.add_typer(stats_cli, name="stats")
 
 OPERATOR_ORGANISATION = "Opérateur du MNR"
 
@@ -224,6 +226,39 @@ def audit_head() -> None:
         typer.echo(str(audit.head(ctx)))
     finally:
         ctx.close()
+
+
+@stats_cli.command("export")
+def stats_export(
+    year: Annotated[int, typer.Option(help="calendar year, e.g. 2027")],
+    output_format: Annotated[str, typer.Option("--format", help="csv or json")] = "csv",
+) -> None:
+    """Print the year's anonymous statistics, small cells suppressed, as CSV or JSON."""
+    import csv
+    import json
+    from dataclasses import asdict
+
+    from app.services import audit, statistics
+
+    if output_format not in {"csv", "json"}:
+        _fail("--format must be csv or json")
+    ctx = _context()
+    try:
+        result = statistics.year_statistics(ctx, year)
+        audit.record(ctx, audit.SYSTEM_ACTOR, "statistics.exported", details={"year": year, "format": output_format})
+    finally:
+        ctx.close()
+    if output_format == "json":
+        typer.echo(json.dumps(asdict(result), indent=2))
+        return
+    writer = csv.writer(sys.stdout)
+    writer.writerow(["dimension", "value", "count", "suppressed"])
+    for table in result.tables:
+        writer.writerow([table.dimension, "total", table.total, table.total_suppressed])
+        for cell in table.cells:
+            writer.writerow([table.dimension, cell.value, "" if cell.count is None else cell.count, cell.suppressed])
+    for item in result.decision_times:
+        writer.writerow([f"median_days_to_{item.stage}_decision", "", item.median_days, item.suppressed])
 
 
 def _describe(error: ServiceError) -> str:

@@ -1,0 +1,266 @@
+"""Deadline compliance for auditors: totals, rates, percentiles, breaches — aggregated by the database.
+
+Definitions (docs/auditing.md explains them in plain words):
+- only duties count (someone had to act); rights of the person (reflection period, windows) are never
+  late, and the report counts instead the reflection periods cut short;
+- a deadline belongs to the period in which it was opened, and to the referring organisation and sector;
+- met on time: met at or before its due time; met late: met after it; open and overdue: not met, not
+  cancelled, not paused, past due now; open on time: the rest of the open ones (paused ones included);
+  cancelled deadlines (the case ended first) are counted apart and left out of the rate;
+- compliance rate = met on time / (met on time + met late + open and overdue);
+- days to meet = from opening to meeting, minus the time the clock was paused; median and 90th percentile
+  by nearest rank, computed identically on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import Float, Select, and_, case, cast, func, literal, or_, select
+from sqlalchemy.orm import QueryableAttribute
+from sqlalchemy.sql.expression import ColumnElement
+
+from app.db import transaction
+from app.models import Case, Deadline
+from app.models.base import UTCDateTime
+from app.services.context import ServiceContext
+from app.services.sql_time import days_between
+from app.workflow import DeadlineKind
+
+GroupBy = Literal["kind", "organisation", "sector"]
+BREACH_PAGE = 2_000
+
+
+@dataclass(frozen=True)
+class ComplianceRow:
+    group: str
+    total: int
+    met_on_time: int
+    met_late: int
+    open_overdue: int
+    open_on_time: int
+    paused: int
+    cancelled: int
+    paused_days: float
+    compliance_rate: float | None
+    median_days_to_meet: float | None
+    p90_days_to_meet: float | None
+
+
+@dataclass(frozen=True)
+class ComplianceReport:
+    rows: list[ComplianceRow]
+    reflection_periods_cut_short: int
+    generated_at: datetime
+
+
+def _group_column(group_by: GroupBy) -> QueryableAttribute[Any]:
+    if group_by == "kind":
+        return Deadline.kind
+    if group_by == "organisation":
+        return Case.referring_organisation_id
+    return Case.referring_sector
+
+
+def _period(query: Select[Any], start: datetime | None, end: datetime | None) -> Select[Any]:
+    if start is not None:
+        query = query.where(Deadline.opened_at >= start)
+    if end is not None:
+        query = query.where(Deadline.opened_at < end)
+    return query
+
+
+def _now(now: datetime) -> ColumnElement[datetime]:
+    return literal(now, UTCDateTime())
+
+
+def compliance(
+    ctx: ServiceContext, *, start: datetime | None, end: datetime | None, group_by: GroupBy
+) -> ComplianceReport:
+    now = ctx.clock.now()
+    group = _group_column(group_by).label("grp")
+    is_open = and_(Deadline.met_at.is_(None), Deadline.cancelled_at.is_(None))
+    met_on_time = and_(Deadline.met_at.is_not(None), Deadline.met_at <= Deadline.due_at)
+    met_late = and_(Deadline.met_at.is_not(None), Deadline.met_at > Deadline.due_at)
+    overdue = and_(is_open, Deadline.paused_at.is_(None), Deadline.due_at < _now(now))
+    paused_days = Deadline.paused_seconds / 86400.0 + case(
+        (and_(is_open, Deadline.paused_at.is_not(None)), days_between(Deadline.paused_at, _now(now))), else_=0.0
+    )
+
+    def count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    totals_query = _period(
+        select(
+            group,
+            func.count().label("total"),
+            count_if(met_on_time).label("met_on_time"),
+            count_if(met_late).label("met_late"),
+            count_if(overdue).label("open_overdue"),
+            count_if(and_(is_open, ~overdue)).label("open_on_time"),
+            count_if(and_(is_open, Deadline.paused_at.is_not(None))).label("paused"),
+            count_if(Deadline.cancelled_at.is_not(None)).label("cancelled"),
+            func.coalesce(func.sum(cast(paused_days, Float)), 0.0).label("paused_days"),
+        )
+        .select_from(Deadline)
+        .join(Case, Case.id == Deadline.case_id)
+        .where(Deadline.is_duty.is_(True))
+        .group_by(group),
+        start,
+        end,
+    )
+    with transaction(ctx.sessions) as session:
+        totals = session.execute(totals_query).all()
+        percentiles = _days_to_meet_percentiles(session, group_by, start, end)
+        cut_short = session.scalar(_cut_short_query(start, end)) or 0
+    rows = []
+    for row in sorted(totals, key=lambda r: str(r.grp)):
+        decided = row.met_on_time + row.met_late + row.open_overdue
+        median, p90 = percentiles.get(str(row.grp), (None, None))
+        rows.append(
+            ComplianceRow(
+                group=str(row.grp),
+                total=int(row.total),
+                met_on_time=int(row.met_on_time),
+                met_late=int(row.met_late),
+                open_overdue=int(row.open_overdue),
+                open_on_time=int(row.open_on_time),
+                paused=int(row.paused),
+                cancelled=int(row.cancelled),
+                paused_days=round(float(row.paused_days), 3),
+                compliance_rate=round(row.met_on_time / decided, 4) if decided else None,
+                median_days_to_meet=median,
+                p90_days_to_meet=p90,
+            )
+        )
+    return ComplianceReport(rows=rows, reflection_periods_cut_short=int(cut_short), generated_at=now)
+
+
+def _days_to_meet_percentiles(
+    session: Any, group_by: GroupBy, start: datetime | None, end: datetime | None
+) -> dict[str, tuple[float | None, float | None]]:
+    """Median and 90th percentile by nearest rank, with window functions both databases have."""
+    group = _group_column(group_by).label("grp")
+    days = (days_between(Deadline.opened_at, Deadline.met_at) - Deadline.paused_seconds / 86400.0).label("days")
+    ranked = _period(
+        select(
+            group,
+            days,
+            func.row_number().over(partition_by=group, order_by=days).label("position"),
+            func.count().over(partition_by=group).label("n"),
+        )
+        .select_from(Deadline)
+        .join(Case, Case.id == Deadline.case_id)
+        .where(Deadline.is_duty.is_(True), Deadline.met_at.is_not(None)),
+        start,
+        end,
+    ).subquery()
+    # Only two rows per group come back: ranks ceil(n / 2) and ceil(0.9 n), in integer arithmetic.
+    median_rank = (ranked.c.n + 1) // 2
+    p90_rank = (ranked.c.n * 9 + 9) // 10
+    picked = session.execute(
+        select(ranked.c.grp, ranked.c.days, ranked.c.position, median_rank.label("m"), p90_rank.label("p")).where(
+            or_(ranked.c.position == median_rank, ranked.c.position == p90_rank)
+        )
+    ).all()
+    result: dict[str, tuple[float | None, float | None]] = {}
+    for row in picked:
+        median, p90 = result.get(str(row.grp), (None, None))
+        if row.position == row.m:
+            median = round(float(row.days), 3)
+        if row.position == row.p:
+            p90 = round(float(row.days), 3)
+        result[str(row.grp)] = (median, p90)
+    return result
+
+
+def _cut_short_query(start: datetime | None, end: datetime | None) -> Select[Any]:
+    """Reflection periods cancelled before their end by a formal decision taken without an early request."""
+    return _period(
+        select(func.count())
+        .select_from(Deadline)
+        .join(Case, Case.id == Deadline.case_id)
+        .where(
+            Deadline.kind == DeadlineKind.reflection_period.value,
+            Case.formal_decided_at.is_not(None),
+            Case.formal_decided_at < Deadline.due_at,
+            Case.early_decision_requested.is_(False),
+        ),
+        start,
+        end,
+    )
+
+
+@dataclass(frozen=True)
+class Breach:
+    case_id: uuid.UUID
+    kind: str
+    organisation_id: uuid.UUID
+    sector: str
+    opened_at: datetime
+    due_at: datetime
+    met_at: datetime | None
+    status: Literal["met_late", "overdue"]
+    days_late: float
+
+
+def breaches(
+    ctx: ServiceContext, *, kind: str | None, start: datetime | None, end: datetime | None
+) -> Iterator[Breach]:
+    """Late and overdue duties, streamed in keyset pages (constant memory for any number of rows)."""
+    now = ctx.clock.now()
+    late = and_(Deadline.met_at.is_not(None), Deadline.met_at > Deadline.due_at)
+    overdue = and_(
+        Deadline.met_at.is_(None),
+        Deadline.cancelled_at.is_(None),
+        Deadline.paused_at.is_(None),
+        Deadline.due_at < _now(now),
+    )
+    days_late = case(
+        (Deadline.met_at.is_not(None), days_between(Deadline.due_at, Deadline.met_at)),
+        else_=days_between(Deadline.due_at, _now(now)),
+    )
+    base = (
+        select(
+            Deadline.id,
+            Deadline.case_id,
+            Deadline.kind,
+            Case.referring_organisation_id,
+            Case.referring_sector,
+            Deadline.opened_at,
+            Deadline.due_at,
+            Deadline.met_at,
+            days_late.label("days_late"),
+        )
+        .join(Case, Case.id == Deadline.case_id)
+        .where(Deadline.is_duty.is_(True), or_(late, overdue))
+    )
+    if kind is not None:
+        base = base.where(Deadline.kind == kind)
+    base = _period(base, start, end)
+    last: tuple[datetime, uuid.UUID] | None = None
+    while True:
+        query = base
+        if last is not None:
+            query = query.where(or_(Deadline.due_at > last[0], and_(Deadline.due_at == last[0], Deadline.id > last[1])))
+        with transaction(ctx.sessions) as session:
+            page = session.execute(query.order_by(Deadline.due_at, Deadline.id).limit(BREACH_PAGE)).all()
+        if not page:
+            return
+        for row in page:
+            yield Breach(
+                case_id=row.case_id,
+                kind=row.kind,
+                organisation_id=row.referring_organisation_id,
+                sector=row.referring_sector,
+                opened_at=row.opened_at,
+                due_at=row.due_at,
+                met_at=row.met_at,
+                status="met_late" if row.met_at is not None else "overdue",
+                days_late=round(float(row.days_late), 3),
+            )
+        last = (page[-1].due_at, page[-1].id)
