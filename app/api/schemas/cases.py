@@ -99,6 +99,8 @@ class ReferralIn(_Strict):
 
 
 class DeadlineOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     kind: DeadlineKind
     opened_at: datetime
     due_at: datetime
@@ -107,6 +109,8 @@ class DeadlineOut(BaseModel):
 
 
 class PanelOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     is_review: bool
     members: list[uuid.UUID]
