@@ -1,0 +1,135 @@
+"""The reference meaning of every effect: `apply_decision(snapshot, decision)` gives the next snapshot.
+
+The service applies effects to rows inside one transaction; this pure version says what that must amount to,
+and the workflow's own tests replay long event sequences through it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from app.workflow.deadlines import DeadlineSnapshot
+from app.workflow.model import (
+    CancelDeadline,
+    CaseSnapshot,
+    ConvenePanel,
+    Decision,
+    DissolvePanel,
+    Effect,
+    MarkReconsiderationDone,
+    MarkReviewDone,
+    MeetDeadline,
+    OpenDeadline,
+    PauseDeadline,
+    RecordConflict,
+    RecordPreviousAssessor,
+    RecordVote,
+    Referral,
+    ResumeDeadline,
+    SetAgeAssessed,
+    SetAssessor,
+    SetChild,
+    SetConsent,
+    SetEarlyDecisionRequested,
+    SetStateBeforeSuspension,
+)
+from app.workflow.panels import PanelSnapshot
+from app.workflow.states import DeadlineKind
+
+
+def _update(
+    deadlines: tuple[DeadlineSnapshot, ...], kind: DeadlineKind, **changes: object
+) -> tuple[DeadlineSnapshot, ...]:
+    updated = []
+    found = False
+    for deadline in deadlines:
+        if deadline.kind is kind and not deadline.is_closed and not found:
+            deadline = replace(deadline, **changes)  # type: ignore[arg-type]
+            found = True
+        updated.append(deadline)
+    if not found:
+        raise ValueError(f"no open deadline of kind {kind.value}")
+    return tuple(updated)
+
+
+def apply_effect(case: CaseSnapshot, effect: Effect) -> CaseSnapshot:
+    """One effect applied to a snapshot; effects that only store text leave the snapshot as it is."""
+    match effect:
+        case SetAssessor(assessor_id=assessor_id):
+            return replace(case, assessor_id=assessor_id)
+        case RecordPreviousAssessor(assessor_id=assessor_id):
+            return replace(case, previous_assessor_ids=case.previous_assessor_ids | {assessor_id})
+        case OpenDeadline(kind=kind, opened_at=opened_at, due_at=due_at):
+            if any(d.kind is kind and not d.is_closed for d in case.deadlines):
+                raise ValueError(f"a {kind.value} deadline is already open")
+            return replace(case, deadlines=(*case.deadlines, DeadlineSnapshot(kind, opened_at, due_at)))
+        case MeetDeadline(kind=kind, at=at):
+            return replace(case, deadlines=_update(case.deadlines, kind, met_at=at))
+        case CancelDeadline(kind=kind, at=at):
+            return replace(
+                case, deadlines=_update(case.deadlines, kind, cancelled_at=at, paused_at=None, remaining=None)
+            )
+        case PauseDeadline(kind=kind, at=at, remaining=remaining):
+            return replace(case, deadlines=_update(case.deadlines, kind, paused_at=at, remaining=remaining))
+        case ResumeDeadline(kind=kind, new_due_at=new_due_at):
+            return replace(
+                case,
+                deadlines=_update(case.deadlines, kind, due_at=new_due_at, paused_at=None, remaining=None),
+            )
+        case ConvenePanel(members=members, is_review=is_review):
+            first = case.first_panel_member_ids
+            if not is_review:
+                first = first | {m.user_id for m in members}
+            return replace(
+                case, panel=PanelSnapshot(members=members, is_review=is_review), first_panel_member_ids=first
+            )
+        case DissolvePanel():
+            return replace(case, panel=None)
+        case RecordConflict(user_id=user_id, reason=reason):
+            assert case.panel is not None
+            conflicts = {**case.panel.conflicts, user_id: reason}
+            return replace(case, panel=replace(case.panel, conflicts=conflicts))
+        case RecordVote(user_id=user_id, vote=vote):
+            assert case.panel is not None
+            votes = {**case.panel.votes, user_id: vote}
+            return replace(case, panel=replace(case.panel, votes=votes))
+        case SetEarlyDecisionRequested():
+            return replace(case, early_decision_requested=True)
+        case SetChild(is_child=is_child):
+            return replace(case, is_child=is_child)
+        case SetAgeAssessed(outcome=outcome):
+            return replace(case, age_assessed=outcome, age_disputed=False)
+        case SetConsent(given=given):
+            return replace(case, consent_given=given)
+        case SetStateBeforeSuspension(state=state):
+            return replace(case, state_before_suspension=state)
+        case MarkReconsiderationDone():
+            return replace(case, reconsideration_done=True)
+        case MarkReviewDone():
+            return replace(case, review_done=True)
+        case _:
+            return case
+
+
+def apply_decision(case: CaseSnapshot, decision: Decision) -> CaseSnapshot:
+    """The snapshot after a decision: its effects in order, then its new state."""
+    for effect in decision.effects:
+        case = apply_effect(case, effect)
+    return replace(case, state=decision.new_state)
+
+
+def new_case(
+    case_id: str, referring_organisation_id: str, referral: Referral, decision: Decision, now: datetime
+) -> CaseSnapshot:
+    """The snapshot of a case a referral decision creates (classification from the referral itself)."""
+    empty = CaseSnapshot(
+        id=case_id,
+        state=decision.new_state,
+        created_at=now,
+        referring_organisation_id=referring_organisation_id,
+        age_disputed=referral.age_disputed,
+        unaccompanied=referral.unaccompanied,
+        shelter_needed=referral.shelter_needed,
+    )
+    return apply_decision(empty, decision)

@@ -1,0 +1,106 @@
+"""Calendars: how a jurisdiction counts hours, calendar days and working days.
+
+Day counts follow the French rule (code de procédure civile art. 641-642), which most civil-law systems share:
+the day of the event is not counted; a period ends at 24:00 local time on its last day; a last day that is a
+Saturday, a Sunday or a public holiday moves to the next working day. Hours are elapsed time, so 24 hours
+across a daylight-saving change are 24 real hours, while a day count always ends at local midnight.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.workflow.states import DurationUnit
+
+_ONE_DAY = timedelta(days=1)
+
+
+class Duration(BaseModel):
+    """A policy duration: a whole number of hours, calendar days or working days."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    value: int = Field(ge=0, le=3650)
+    unit: DurationUnit
+
+    def __str__(self) -> str:
+        return f"{self.value} {self.unit.value.replace('_', ' ')}"
+
+
+@lru_cache(maxsize=512)
+def holiday_dates(country: str, subdivision: str | None, year: int) -> frozenset[date]:
+    """The public holidays of one year; cached because `holidays` builds them on every call."""
+    calendar = holidays.country_holidays(country, subdiv=subdivision, years=year)
+    return frozenset(calendar.keys())
+
+
+@lru_cache(maxsize=64)
+def zone(key: str) -> ZoneInfo:
+    """The time zone named by the policy."""
+    return ZoneInfo(key)
+
+
+@dataclass(frozen=True, slots=True)
+class Calendar:
+    """A jurisdiction's time zone and public holidays."""
+
+    time_zone: str
+    country: str
+    subdivision: str | None = None
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The policy's time zone."""
+        return zone(self.time_zone)
+
+    def is_working_day(self, day: date) -> bool:
+        """Monday to Friday and not a public holiday (art. 642: Saturday, Sunday and holidays move a term)."""
+        if day.weekday() >= 5:
+            return False
+        return day not in holiday_dates(self.country, self.subdivision, day.year)
+
+    def next_working_day(self, day: date) -> date:
+        """`day` itself if it is a working day, else the first working day after it."""
+        while not self.is_working_day(day):
+            day += _ONE_DAY
+        return day
+
+    def local_date(self, instant: datetime) -> date:
+        """The local calendar day on which an instant falls."""
+        return instant.astimezone(self.tz).date()
+
+    def end_of_day(self, day: date) -> datetime:
+        """24:00 local time on `day`, i.e. the first instant of the next local day, in UTC."""
+        midnight = datetime.combine(day + _ONE_DAY, time(0), tzinfo=self.tz)
+        return midnight.astimezone(UTC)
+
+    def last_day(self, due_at: datetime) -> date:
+        """The local day a day-based period ends on (the day before the midnight it falls due at)."""
+        return (due_at.astimezone(self.tz) - timedelta(microseconds=1)).date()
+
+    def due_after(self, start: datetime, duration: Duration) -> datetime:
+        """When a period of `duration` that starts at `start` falls due, in UTC."""
+        if start.tzinfo is None:
+            raise ValueError("a deadline needs a timezone-aware start")
+        if duration.unit is DurationUnit.hours:
+            # In UTC: Python adds a timedelta to a zoned datetime on the wall clock, which across a
+            # daylight-saving change would make 24 hours last 23 or 25.
+            return start.astimezone(UTC) + timedelta(hours=duration.value)
+        # The day of the event is not counted (art. 641): counting starts the next local day.
+        day = self.local_date(start)
+        if duration.unit is DurationUnit.calendar_days:
+            last = self.next_working_day(day + timedelta(days=duration.value))
+        else:
+            last = day
+            remaining = duration.value
+            while remaining > 0:
+                last += _ONE_DAY
+                if self.is_working_day(last):
+                    remaining -= 1
+        return self.end_of_day(last)
