@@ -1,0 +1,401 @@
+"""The key file: the key-encryption keys (KEKs) and the audit HMAC key, kept outside the database.
+
+A leaked database or database backup must not be enough to read an identity or to forge the audit trail, so
+every key that protects them lives in this file (`NRM_KEY_FILE`, by default `./var/nrm.keys`), readable by the
+service's user only. The layout and the rotation procedure are described in `docs/encryption.md`.
+
+Every change is written to a temporary file and renamed over the old one, so a reader sees the old ring or the
+new ring, never half of one; changes are serialised by an advisory lock so two `nrm keys rotate` runs cannot
+lose a KEK that one of them has already used to wrap case keys.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import fcntl
+import json
+import os
+import re
+import secrets
+import stat
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Final
+
+__all__ = [
+    "KEY_BYTES",
+    "KeyFileError",
+    "KeyRing",
+    "UnknownKekError",
+    "ensure_key_file",
+    "load_key_file",
+    "retire_kek",
+    "rotate_kek",
+]
+
+KEY_BYTES: Final = 32
+FILE_FORMAT: Final = "nrm-key-file"
+FILE_VERSION: Final = 1
+# A key file is a few hundred bytes per KEK; anything far larger is not ours and is not worth reading.
+_MAX_FILE_BYTES: Final = 1024 * 1024
+# KEK ids travel in clear inside every wrapped key (one length byte), so they are short and ASCII.
+_KEK_ID_RE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_PRIVATE_MODE: Final = 0o600
+
+
+class KeyFileError(Exception):
+    """The key file is missing, unsafe or malformed. The message names the file, never key material."""
+
+
+class UnknownKekError(LookupError):
+    """The key ring holds no KEK with this id (retired, or from another key file)."""
+
+    def __init__(self, kek_id: str) -> None:
+        super().__init__(f"no key-encryption key with id {_printable_id(kek_id)} in the key ring")
+        self.kek_id = kek_id
+
+
+def _printable_id(value: object) -> str:
+    # A malformed file could hold key material where an id belongs; only echo what looks like an id.
+    if isinstance(value, str) and _KEK_ID_RE.fullmatch(value):
+        return repr(value)
+    return "(invalid id)"
+
+
+def _check_key(value: object, what: str) -> bytes:
+    if not isinstance(value, bytes) or len(value) != KEY_BYTES:
+        raise ValueError(f"{what} must be {KEY_BYTES} bytes")
+    return value
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class KeyRing:
+    """The keys read from the key file. Immutable; `repr` shows ids only.
+
+    `keks` keeps creation order (oldest first); `created_at` tells when each KEK was made, which is what
+    decides whether the backup window of an old KEK has passed.
+    """
+
+    active_kek_id: str
+    keks: Mapping[str, bytes]
+    audit_hmac_key: bytes
+    created_at: Mapping[str, datetime]
+
+    def __post_init__(self) -> None:
+        keks = dict(self.keks)
+        for kek_id, key in keks.items():
+            if not isinstance(kek_id, str) or not _KEK_ID_RE.fullmatch(kek_id):
+                raise ValueError(f"KEK id {_printable_id(kek_id)} is not a valid id")
+            _check_key(key, f"KEK {kek_id!r}")
+        if self.active_kek_id not in keks:
+            raise ValueError(f"the active KEK {_printable_id(self.active_kek_id)} is not among the KEKs")
+        _check_key(self.audit_hmac_key, "the audit HMAC key")
+        created = dict(self.created_at)
+        if set(created) != set(keks):
+            raise ValueError("created_at must give a time for every KEK, and only for them")
+        for kek_id, when in created.items():
+            if when.tzinfo is None:
+                raise ValueError(f"created_at of KEK {kek_id!r} must be timezone-aware")
+        # Read-only views so a caller cannot swap a key inside a ring other code already holds.
+        object.__setattr__(self, "keks", MappingProxyType(keks))
+        object.__setattr__(self, "created_at", MappingProxyType(created))
+
+    @classmethod
+    def generate(cls, *, now: datetime | None = None) -> KeyRing:
+        """A fresh ring with one KEK and a new audit HMAC key (what a new key file holds)."""
+        now = now or datetime.now(UTC)
+        kek_id = _new_kek_id(now, ())
+        return cls(
+            active_kek_id=kek_id,
+            keks={kek_id: secrets.token_bytes(KEY_BYTES)},
+            audit_hmac_key=secrets.token_bytes(KEY_BYTES),
+            created_at={kek_id: now},
+        )
+
+    @property
+    def kek_ids(self) -> tuple[str, ...]:
+        return tuple(self.keks)
+
+    def kek(self, kek_id: str) -> bytes:
+        try:
+            return self.keks[kek_id]
+        except KeyError:
+            raise UnknownKekError(kek_id) from None
+
+    def with_new_kek(self, *, now: datetime | None = None) -> KeyRing:
+        """This ring plus a new active KEK; the old KEKs stay to unwrap keys not yet re-wrapped."""
+        now = now or datetime.now(UTC)
+        kek_id = _new_kek_id(now, self.keks)
+        return KeyRing(
+            active_kek_id=kek_id,
+            keks={**self.keks, kek_id: secrets.token_bytes(KEY_BYTES)},
+            audit_hmac_key=self.audit_hmac_key,
+            created_at={**self.created_at, kek_id: now},
+        )
+
+    def without_kek(self, kek_id: str) -> KeyRing:
+        """This ring minus an old KEK; refuses the active one, which is still wrapping new case keys."""
+        if kek_id not in self.keks:
+            raise UnknownKekError(kek_id)
+        if kek_id == self.active_kek_id:
+            raise ValueError(f"KEK {kek_id!r} is the active KEK; rotate before retiring it")
+        return KeyRing(
+            active_kek_id=self.active_kek_id,
+            keks={k: v for k, v in self.keks.items() if k != kek_id},
+            audit_hmac_key=self.audit_hmac_key,
+            created_at={k: v for k, v in self.created_at.items() if k != kek_id},
+        )
+
+    def __repr__(self) -> str:
+        return f"KeyRing(active_kek_id={self.active_kek_id!r}, kek_ids={self.kek_ids!r})"
+
+    __str__ = __repr__
+
+
+def _new_kek_id(now: datetime, taken: Iterable[str]) -> str:
+    taken_ids = set(taken)
+    while True:
+        # The date makes ids sortable by eye in logs; the random suffix separates rotations on one day.
+        kek_id = f"kek-{now.astimezone(UTC):%Y-%m-%d}-{secrets.token_hex(2)}"
+        if kek_id not in taken_ids:
+            return kek_id
+
+
+# --- file format -------------------------------------------------------------------------------------------
+
+
+def _b64(key: bytes) -> str:
+    return base64.b64encode(key).decode("ascii")
+
+
+def _serialise(ring: KeyRing) -> bytes:
+    document = {
+        "format": FILE_FORMAT,
+        "version": FILE_VERSION,
+        "active_kek_id": ring.active_kek_id,
+        "keks": {
+            kek_id: {
+                "created_at": ring.created_at[kek_id].astimezone(UTC).isoformat(timespec="seconds"),
+                "key": _b64(key),
+            }
+            for kek_id, key in ring.keks.items()
+        },
+        "audit_hmac_key": _b64(ring.audit_hmac_key),
+    }
+    return (json.dumps(document, indent=2) + "\n").encode("utf-8")
+
+
+def _decode_key(path: Path, value: object, what: str) -> bytes:
+    if not isinstance(value, str):
+        raise KeyFileError(f"key file {path} is malformed: {what} must be a base64 string")
+    key: bytes | None
+    try:
+        key = base64.b64decode(value.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError):
+        # Raised outside the handler: a UnicodeEncodeError holds the (key) string it failed on.
+        key = None
+    if key is None:
+        raise KeyFileError(f"key file {path} is malformed: {what} is not valid base64")
+    if len(key) != KEY_BYTES:
+        raise KeyFileError(f"key file {path} is malformed: {what} is not {KEY_BYTES} bytes")
+    return key
+
+
+_NOT_JSON: Final = object()
+
+
+def _parse(path: Path, raw: bytes) -> KeyRing:
+    def bad(problem: str) -> KeyFileError:
+        return KeyFileError(f"key file {path} is malformed: {problem}")
+
+    document: Any
+    try:
+        document = json.loads(raw)
+    except (ValueError, RecursionError):
+        # Raised outside the handler: a JSONDecodeError keeps the whole document (the keys) in its `doc`
+        # attribute, and even `from None` would leave it reachable as `__context__`.
+        document = _NOT_JSON
+    if document is _NOT_JSON:
+        raise bad("it is not valid JSON")
+    if not isinstance(document, dict):
+        raise bad("it is not a JSON object")
+    if document.get("format") != FILE_FORMAT:
+        raise bad(f"'format' is not {FILE_FORMAT!r}")
+    if document.get("version") != FILE_VERSION:
+        raise bad(f"unsupported 'version' (this service reads version {FILE_VERSION})")
+    keks_doc = document.get("keks")
+    if not isinstance(keks_doc, dict) or not keks_doc:
+        raise bad("'keks' must be a non-empty object")
+    keks: dict[str, bytes] = {}
+    created: dict[str, datetime] = {}
+    for kek_id, entry in keks_doc.items():
+        if not _KEK_ID_RE.fullmatch(kek_id):
+            raise bad("a KEK id is not a valid id (letters, digits, '.', '_', '-'; at most 64)")
+        if not isinstance(entry, dict):
+            raise bad(f"KEK {kek_id!r} must be an object")
+        keks[kek_id] = _decode_key(path, entry.get("key"), f"the key of KEK {kek_id!r}")
+        created_text = entry.get("created_at")
+        try:
+            when = datetime.fromisoformat(created_text) if isinstance(created_text, str) else None
+        except ValueError:
+            when = None
+        if when is None or when.tzinfo is None:
+            raise bad(f"KEK {kek_id!r} needs 'created_at' as an ISO 8601 time with a UTC offset")
+        created[kek_id] = when
+    active = document.get("active_kek_id")
+    if not isinstance(active, str) or active not in keks:
+        raise bad(f"'active_kek_id' {_printable_id(active)} is not one of the KEKs")
+    audit_key = _decode_key(path, document.get("audit_hmac_key"), "'audit_hmac_key'")
+    return KeyRing(active_kek_id=active, keks=keks, audit_hmac_key=audit_key, created_at=created)
+
+
+# --- file system -------------------------------------------------------------------------------------------
+
+
+def _read(path: Path) -> KeyRing:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise KeyFileError(f"key file {path} does not exist") from None
+    except OSError as exc:
+        raise KeyFileError(f"key file {path} cannot be opened: {exc.strerror}") from None
+    try:
+        # fstat on the open descriptor, so the file checked is the file read.
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise KeyFileError(f"key file {path} is not a regular file")
+        if info.st_mode & 0o077:
+            raise KeyFileError(
+                f"key file {path} has mode {stat.S_IMODE(info.st_mode):04o}: it must not be accessible "
+                f"to group or others (run: chmod 600 {path})"
+            )
+        if info.st_size > _MAX_FILE_BYTES:
+            raise KeyFileError(f"key file {path} is too large to be a key file")
+        chunks: list[bytes] = []
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    return _parse(path, b"".join(chunks))
+
+
+def _fsync_directory(directory: Path) -> None:
+    # The rename is durable only once the directory entry is on disk.
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    # O_EXCL with the mode given at creation: the keys are never, even for an instant, in a readable file.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(temporary, flags, _PRIVATE_MODE)
+    try:
+        try:
+            os.fchmod(fd, _PRIVATE_MODE)  # the umask can only remove bits; make the mode exact anyway
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+    _fsync_directory(path.parent)
+
+
+@contextlib.contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """Serialise writers of one key file (rotate, retire, first creation) across processes."""
+    lock_path = path.with_name(f".{path.name}.lock")
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, _PRIVATE_MODE)
+    except OSError as exc:
+        raise KeyFileError(f"key file {path}: cannot open lock file {lock_path}: {exc.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _write(path: Path, ring: KeyRing) -> None:
+    try:
+        _write_atomically(path, _serialise(ring))
+    except OSError as exc:
+        raise KeyFileError(f"key file {path} cannot be written: {exc.strerror}") from None
+
+
+# --- public API --------------------------------------------------------------------------------------------
+
+
+def load_key_file(path: str | os.PathLike[str]) -> KeyRing:
+    """Read the key file; `KeyFileError` if it is missing, readable by group or others, or malformed."""
+    return _read(Path(path))
+
+
+def ensure_key_file(path: str | os.PathLike[str], *, now: datetime | None = None) -> KeyRing:
+    """Read the key file, creating it (mode 0600, parent directory 0700) with fresh keys if missing.
+
+    An existing file is never replaced, even if it is unsafe or malformed: overwriting it would destroy the
+    only copy of the keys that open every case.
+    """
+    path = Path(path)
+    if os.path.lexists(path):
+        # No lock needed to read, and none possible on a read-only mount (a secret volume, say).
+        return _read(path)
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise KeyFileError(f"key file {path}: cannot create its directory: {exc.strerror}") from None
+    with _exclusive(path):
+        # Checked under the lock: two processes starting together must end up with one set of keys.
+        if os.path.lexists(path):
+            return _read(path)
+        ring = KeyRing.generate(now=now)
+        _write(path, ring)
+        return ring
+
+
+def rotate_kek(path: str | os.PathLike[str], *, now: datetime | None = None) -> KeyRing:
+    """Add a new KEK and make it active, keeping the old ones; returns the new ring.
+
+    After this, every case key should be re-wrapped (`envelope.rewrap`) before the old KEK is retired.
+    """
+    path = Path(path)
+    with _exclusive(path):
+        ring = _read(path).with_new_kek(now=now)
+        _write(path, ring)
+        return ring
+
+
+def retire_kek(path: str | os.PathLike[str], kek_id: str) -> KeyRing:
+    """Remove an old, non-active KEK; returns the new ring.
+
+    Whatever is still wrapped under it becomes unreadable for good: that is the point once the backup
+    window has passed, and a data loss if case keys were not all re-wrapped first.
+    """
+    path = Path(path)
+    with _exclusive(path):
+        ring = _read(path)
+        try:
+            ring = ring.without_kek(kek_id)
+        except UnknownKekError:
+            raise KeyFileError(f"key file {path} has no KEK {_printable_id(kek_id)}") from None
+        except ValueError:
+            raise KeyFileError(
+                f"key file {path}: KEK {kek_id!r} is the active KEK and cannot be retired; rotate first"
+            ) from None
+        _write(path, ring)
+        return ring

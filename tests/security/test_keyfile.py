@@ -1,0 +1,283 @@
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import stat
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.security.keyfile import (
+    KEY_BYTES,
+    KeyFileError,
+    KeyRing,
+    UnknownKekError,
+    ensure_key_file,
+    load_key_file,
+    retire_kek,
+    rotate_kek,
+)
+
+KEK_ID = re.compile(r"kek-\d{4}-\d{2}-\d{2}-[0-9a-f]{4}")
+
+
+def mode_of(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def key_texts(ring: KeyRing) -> list[str]:
+    """Every way a key could show up in a message: raw repr, hex, base64."""
+    keys = [ring.kek(k) for k in ring.kek_ids] + [ring.audit_hmac_key]
+    return [t for key in keys for t in (repr(key), key.hex(), base64.b64encode(key).decode())]
+
+
+@pytest.fixture
+def key_path(tmp_path: Path) -> Path:
+    return tmp_path / "var" / "nrm.keys"
+
+
+def test_ensure_creates_a_private_file_in_a_new_directory(key_path: Path) -> None:
+    ring = ensure_key_file(key_path)
+    assert key_path.is_file()
+    assert mode_of(key_path) == 0o600
+    assert mode_of(key_path.parent) == 0o700
+    assert KEK_ID.fullmatch(ring.active_kek_id)
+    assert ring.kek_ids == (ring.active_kek_id,)
+    assert len(ring.kek(ring.active_kek_id)) == KEY_BYTES
+    assert len(ring.audit_hmac_key) == KEY_BYTES
+    assert ring.audit_hmac_key != ring.kek(ring.active_kek_id)
+    # No temporary file left behind.
+    assert sorted(p.name for p in key_path.parent.iterdir()) == [".nrm.keys.lock", "nrm.keys"]
+
+
+def test_ensure_is_private_whatever_the_umask(key_path: Path) -> None:
+    old = os.umask(0)
+    try:
+        ensure_key_file(key_path)
+    finally:
+        os.umask(old)
+    assert mode_of(key_path) == 0o600
+
+
+def test_ensure_reads_an_existing_file_and_load_gives_the_same_keys(key_path: Path) -> None:
+    first = ensure_key_file(key_path)
+    again = ensure_key_file(key_path)
+    loaded = load_key_file(str(key_path))
+    for ring in (again, loaded):
+        assert ring.active_kek_id == first.active_kek_id
+        assert ring.kek(first.active_kek_id) == first.kek(first.active_kek_id)
+        assert ring.audit_hmac_key == first.audit_hmac_key
+
+
+def test_file_layout(key_path: Path) -> None:
+    ring = ensure_key_file(key_path, now=datetime(2026, 11, 26, 12, 0, tzinfo=UTC))
+    document = json.loads(key_path.read_text())
+    assert document["format"] == "nrm-key-file"
+    assert document["version"] == 1
+    assert document["active_kek_id"] == ring.active_kek_id
+    assert ring.active_kek_id.startswith("kek-2026-11-26-")
+    entry = document["keks"][ring.active_kek_id]
+    assert base64.b64decode(entry["key"]) == ring.kek(ring.active_kek_id)
+    assert entry["created_at"] == "2026-11-26T12:00:00+00:00"
+    assert base64.b64decode(document["audit_hmac_key"]) == ring.audit_hmac_key
+
+
+def test_two_processes_creating_at_once_end_with_one_set_of_keys(key_path: Path) -> None:
+    rings: list[KeyRing] = []
+    barrier = threading.Barrier(8)
+
+    def create() -> None:
+        barrier.wait()
+        rings.append(ensure_key_file(key_path))
+
+    threads = [threading.Thread(target=create) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({r.active_kek_id for r in rings}) == 1
+    assert len({r.audit_hmac_key for r in rings}) == 1
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660, 0o606])
+def test_refuses_a_file_others_can_access(key_path: Path, mode: int) -> None:
+    ring = ensure_key_file(key_path)
+    key_path.chmod(mode)
+    for attempt in (load_key_file, ensure_key_file, rotate_kek):
+        with pytest.raises(KeyFileError) as caught:
+            attempt(key_path)
+        message = str(caught.value)
+        assert str(key_path) in message
+        assert f"{mode:04o}" in message
+        assert not any(text in message for text in key_texts(ring))
+    assert mode_of(key_path) == mode  # ensure never replaces an existing file
+
+
+def test_missing_file_is_named(key_path: Path) -> None:
+    with pytest.raises(KeyFileError, match="does not exist") as caught:
+        load_key_file(key_path)
+    assert str(key_path) in str(caught.value)
+
+
+def test_a_directory_is_not_a_key_file(tmp_path: Path) -> None:
+    target = tmp_path / "keys"
+    target.mkdir(mode=0o700)
+    with pytest.raises(KeyFileError, match="not a regular file"):
+        load_key_file(target)
+
+
+def write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(0o600)
+
+
+def valid_document(ring: KeyRing) -> dict[str, Any]:
+    return {
+        "format": "nrm-key-file",
+        "version": 1,
+        "active_kek_id": ring.active_kek_id,
+        "keks": {
+            k: {"created_at": "2026-11-26T00:00:00+00:00", "key": base64.b64encode(ring.kek(k)).decode()}
+            for k in ring.kek_ids
+        },
+        "audit_hmac_key": base64.b64encode(ring.audit_hmac_key).decode(),
+    }
+
+
+def test_malformed_json_is_refused_without_echoing_the_keys(key_path: Path) -> None:
+    ring = KeyRing.generate()
+    text = json.dumps(valid_document(ring))
+    write_private(key_path, text[:-5])  # cut off: not JSON any more
+    with pytest.raises(KeyFileError) as caught:
+        ensure_key_file(key_path)
+    message = str(caught.value)
+    assert str(key_path) in message and "not valid JSON" in message
+    assert not any(t in message for t in key_texts(ring))
+    # The JSONDecodeError (which holds the whole document) is not chained to the error.
+    assert caught.value.__context__ is None and caught.value.__cause__ is None
+    assert key_path.read_text() == text[:-5]  # left for a human to repair, never overwritten
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (lambda d: d.update(format="other"), "'format'"),
+        (lambda d: d.update(version=2), "version"),
+        (lambda d: d.update(keks={}), "'keks'"),
+        (lambda d: d.update(keks=[]), "'keks'"),
+        (lambda d: d.update(active_kek_id="kek-missing"), "'active_kek_id'"),
+        (lambda d: d.update(audit_hmac_key="c2hvcnQ="), "not 32 bytes"),
+        (lambda d: d.update(audit_hmac_key="not base64!"), "not valid base64"),
+        (lambda d: d.update(audit_hmac_key="kéy"), "not valid base64"),
+        (lambda d: d.pop("audit_hmac_key"), "'audit_hmac_key'"),
+        (lambda d: next(iter(d["keks"].values())).update(key=None), "base64 string"),
+        (lambda d: next(iter(d["keks"].values())).update(created_at="yesterday"), "created_at"),
+        (lambda d: next(iter(d["keks"].values())).update(created_at="2026-11-26T00:00:00"), "created_at"),
+        (lambda d: d.update(keks={"bad id with spaces": {"key": "", "created_at": ""}}), "KEK id"),
+    ],
+)
+def test_malformed_content_is_refused_naming_file_and_problem(
+    key_path: Path, change: Callable[[dict[str, Any]], object], problem: str
+) -> None:
+    ring = KeyRing.generate()
+    document = valid_document(ring)
+    change(document)
+    write_private(key_path, json.dumps(document))
+    with pytest.raises(KeyFileError) as caught:
+        load_key_file(key_path)
+    message = str(caught.value)
+    assert str(key_path) in message and "malformed" in message and problem in message
+    assert not any(t in message for t in key_texts(ring))
+
+
+def test_an_active_id_holding_key_material_is_not_echoed(key_path: Path) -> None:
+    ring = KeyRing.generate()
+    document = valid_document(ring)
+    secret = base64.b64encode(ring.audit_hmac_key).decode()
+    document["active_kek_id"] = secret
+    write_private(key_path, json.dumps(document))
+    with pytest.raises(KeyFileError) as caught:
+        load_key_file(key_path)
+    assert secret not in str(caught.value)
+
+
+def test_repr_shows_ids_only() -> None:
+    ring = KeyRing.generate().with_new_kek()
+    for text in (repr(ring), str(ring), f"{ring}"):
+        assert not any(t in text for t in key_texts(ring))
+        for kek_id in ring.kek_ids:
+            assert kek_id in text
+
+
+def test_key_ring_is_frozen() -> None:
+    ring = KeyRing.generate()
+    with pytest.raises(AttributeError):
+        ring.active_kek_id = "kek-other"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        ring.keks["kek-other"] = bytes(32)  # type: ignore[index]
+
+
+def test_unknown_kek() -> None:
+    with pytest.raises(UnknownKekError):
+        KeyRing.generate().kek("kek-nope")
+
+
+def test_rotate_adds_an_active_kek_and_keeps_the_others(key_path: Path) -> None:
+    first = ensure_key_file(key_path)
+    rotated = rotate_kek(key_path)
+    assert rotated.active_kek_id != first.active_kek_id
+    assert rotated.kek_ids == (first.active_kek_id, rotated.active_kek_id)
+    assert rotated.kek(first.active_kek_id) == first.kek(first.active_kek_id)
+    assert rotated.audit_hmac_key == first.audit_hmac_key
+    assert mode_of(key_path) == 0o600
+    loaded = load_key_file(key_path)
+    assert loaded.active_kek_id == rotated.active_kek_id and loaded.kek_ids == rotated.kek_ids
+
+
+def test_concurrent_rotations_lose_no_kek(key_path: Path) -> None:
+    ensure_key_file(key_path)
+    results: list[KeyRing] = []
+    threads = [threading.Thread(target=lambda: results.append(rotate_kek(key_path))) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    final = load_key_file(key_path)
+    assert len(final.kek_ids) == 7
+    # Every KEK any rotation handed out (and may have used) is still in the file.
+    assert {r.active_kek_id for r in results} <= set(final.kek_ids)
+
+
+def test_retire_removes_an_old_kek(key_path: Path) -> None:
+    first = ensure_key_file(key_path)
+    rotate_kek(key_path)
+    retired = retire_kek(key_path, first.active_kek_id)
+    assert first.active_kek_id not in retired.kek_ids
+    assert first.active_kek_id not in load_key_file(key_path).kek_ids
+    assert mode_of(key_path) == 0o600
+
+
+def test_retire_refuses_the_active_and_unknown_keks(key_path: Path) -> None:
+    ring = ensure_key_file(key_path)
+    with pytest.raises(KeyFileError, match="active"):
+        retire_kek(key_path, ring.active_kek_id)
+    with pytest.raises(KeyFileError, match="no KEK"):
+        retire_kek(key_path, "kek-2020-01-01-0000")
+    assert load_key_file(key_path).kek_ids == ring.kek_ids
+
+
+def test_key_ring_validation() -> None:
+    now = datetime.now(UTC)
+    with pytest.raises(ValueError, match="32 bytes"):
+        KeyRing(active_kek_id="k1", keks={"k1": b"short"}, audit_hmac_key=bytes(32), created_at={"k1": now})
+    with pytest.raises(ValueError, match="not among"):
+        KeyRing(active_kek_id="k2", keks={"k1": bytes(32)}, audit_hmac_key=bytes(32), created_at={"k1": now})
+    with pytest.raises(ValueError, match="audit"):
+        KeyRing(active_kek_id="k1", keks={"k1": bytes(32)}, audit_hmac_key=b"", created_at={"k1": now})
