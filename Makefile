@@ -37,7 +37,7 @@ lint: install-dev
 	$(BIN)/mypy app
 
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 docs: install
 	$(BIN)/python -m app.workflow.docs > docs/workflow.md

@@ -21,7 +21,11 @@ from app.clock import FrozenClock
 from app.config import load_settings
 from app.migrate import upgrade
 from app.models import Base
+from app.security.passwords import use_cheap_parameters_for_tests
 from app.services.context import ServiceContext
+
+# Logins are in most API tests; argon2 at its production cost would dominate the suite's run time.
+use_cheap_parameters_for_tests()
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 POSTGRES_URL = os.environ.get("NRM_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
@@ -60,6 +64,18 @@ def pytest_report_header() -> list[str]:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    # One line per database, so a reader sees at a glance that both halves ran the same tests.
+    for backend in ("sqlite", "postgres"):
+        counts = {
+            outcome: sum(
+                1 for r in terminalreporter.stats.get(outcome, []) if f"[{backend}" in getattr(r, "nodeid", "")
+            )
+            for outcome in ("passed", "failed", "skipped", "error")
+        }
+        terminalreporter.write_line(
+            f"database {backend}: {counts['passed']} passed, {counts['failed']} failed, "
+            f"{counts['skipped']} skipped, {counts['error']} errors"
+        )
     if POSTGRES_PROBLEM:
         terminalreporter.write_line(
             "!!! " + UNREACHABLE_MESSAGE + ": the PostgreSQL half was SKIPPED; set NRM_TEST_POSTGRES_URL !!!",

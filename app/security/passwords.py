@@ -8,13 +8,27 @@ from __future__ import annotations
 from functools import lru_cache
 
 from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 
 MIN_PASSWORD_LENGTH = 12
+_hasher_override: PasswordHash | None = None
 
 
 @lru_cache(maxsize=1)
-def _hasher() -> PasswordHash:
+def _recommended() -> PasswordHash:
     return PasswordHash.recommended()
+
+
+def _hasher() -> PasswordHash:
+    return _hasher_override or _recommended()
+
+
+def use_cheap_parameters_for_tests() -> None:
+    """Argon2id with minimal cost, for test suites only: the same algorithm and code path, a fraction of
+    the CPU. Never called by the service; hashes made this way still verify under the recommended hasher."""
+    global _hasher_override
+    _hasher_override = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
+    _dummy_hash.cache_clear()
 
 
 @lru_cache(maxsize=1)

@@ -16,6 +16,7 @@ from app.models import AccessToken, LoginFailure, Organisation, User, UserRole
 from app.security.passwords import hash_password, password_problem, verify_password
 from app.security.permissions import ROLES, Principal
 from app.security.tokens import InvalidToken, issue_token, read_token
+from app.services import audit
 from app.services.context import ServiceContext
 from app.services.errors import (
     Conflict,
@@ -69,11 +70,15 @@ def log_in(ctx: ServiceContext, username: str, password: str, client_address: st
         password_ok = verify_password(password, user.password_hash if user else None)
         if user is None or not password_ok or not user.is_active:
             session.add(LoginFailure(id=uuid.uuid4(), account_key=account_key, client_address=client_address, at=now))
+            # Neither the typed name nor the address: the entry says only that a login failed.
+            audit.append(session, ctx.keyring, time=now, actor=audit.ANONYMOUS_ACTOR, action="auth.login_failed")
             raise_after_commit = Unauthenticated(BAD_CREDENTIALS)
         else:
             token_id = uuid.uuid4()
             ttl = timedelta(minutes=ctx.settings.token_ttl_minutes)
             session.add(AccessToken(id=token_id, user_id=user.id, issued_at=now, expires_at=now + ttl))
+            actor = audit.AuditActor(str(user.id), str(user.organisation_id))
+            audit.append(session, ctx.keyring, time=now, actor=actor, action="auth.login")
             token = issue_token(ctx.token_signing_key, user.id, token_id, now, ttl)
             return IssuedToken(access_token=token, expires_in=int(ttl.total_seconds()))
     raise raise_after_commit

@@ -32,6 +32,7 @@ class AuditActor:
 
 
 SYSTEM_ACTOR = AuditActor("system", None)
+ANONYMOUS_ACTOR = AuditActor("anonymous", None)
 
 
 def append(

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 import schemathesis
-from schemathesis.checks import content_type_conformance, not_a_server_error, response_schema_conformance
 from hypothesis import HealthCheck, settings
+from schemathesis.checks import content_type_conformance, not_a_server_error, response_schema_conformance
 
 from app.clock import FrozenClock
 from app.config import load_settings
