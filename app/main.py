@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 
-from app.api import access, audit, cases, reports
+from app.api import access, audit, cases, reports, support
 from app.api.problems import install_problem_handlers, problem, problem_schema
 from app.api.schemas.accounts import Health
 from app.clock import Clock, SystemClock
@@ -60,6 +60,7 @@ def create_app(
     app.include_router(cases.router)
     app.include_router(audit.router)
     app.include_router(reports.router)
+    app.include_router(support.router)
     return app
 
 

@@ -14,6 +14,7 @@ from app.models.cases import (
     Panel,
     PanelSeat,
 )
+from app.models.support import Document, Interview, Provider, ServiceReferral, SupportNeed
 
 __all__ = [
     "AccessToken",
@@ -24,12 +25,17 @@ __all__ = [
     "CaseHistory",
     "CaseKey",
     "Deadline",
+    "Document",
     "IdempotencyRecord",
+    "Interview",
     "LoginFailure",
     "Notification",
     "Organisation",
     "Panel",
     "PanelSeat",
+    "Provider",
+    "ServiceReferral",
+    "SupportNeed",
     "User",
     "UserRole",
 ]

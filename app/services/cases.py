@@ -12,16 +12,29 @@ import hashlib
 import json
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db import transaction
-from app.models import Case, CaseHistory, Deadline, IdempotencyRecord, Notification, Panel, PanelSeat, User
+from app.models import (
+    Case,
+    CaseHistory,
+    Deadline,
+    Document,
+    IdempotencyRecord,
+    Interview,
+    Notification,
+    Panel,
+    PanelSeat,
+    ServiceReferral,
+    SupportNeed,
+    User,
+)
 from app.security.permissions import Principal
 from app.services import audit
 from app.services.case_access import may_read_personal_data, visible_cases
@@ -159,6 +172,7 @@ class CaseView:
     erased: bool
     deadlines: list[DeadlineView]
     allowed_events: list[str]
+    interview_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -199,6 +213,9 @@ def _current_panel(session: Session, case_id: uuid.UUID) -> Panel | None:
     return session.scalar(
         select(Panel).where(Panel.case_id == case_id, Panel.dissolved_at.is_(None)).order_by(Panel.convened_at.desc())
     )
+
+
+_WORKFLOW_DEADLINE_KINDS = frozenset(k.value for k in DeadlineKind)
 
 
 def _deadline_snapshot(row: Deadline) -> DeadlineSnapshot:
@@ -257,7 +274,8 @@ def _snapshot(case: Case, panel: Panel | None) -> CaseSnapshot:
         first_panel_member_ids=frozenset(case.first_panel_member_ids),
         reconsideration_done=case.reconsideration_done,
         review_done=case.review_done,
-        deadlines=tuple(_deadline_snapshot(d) for d in case.deadlines),
+        # Service deadlines (`service_<need>`, app/services/support.py) are not the workflow's: left out.
+        deadlines=tuple(_deadline_snapshot(d) for d in case.deadlines if d.kind in _WORKFLOW_DEADLINE_KINDS),
     )
 
 
@@ -315,6 +333,9 @@ def _view(session: Session, ctx: ServiceContext, case: Case, principal: Principa
             for d in snapshot.deadlines
         ],
         allowed_events=events,
+        interview_count=int(
+            session.scalar(select(func.count()).select_from(Interview).where(Interview.case_id == case.id)) or 0
+        ),
     )
 
 
@@ -419,7 +440,11 @@ def _raise_refusal(refusal: Refusal) -> None:
         raise Forbidden(refusal.message)
     if refusal.http_status == 422:
         raise InvalidInput(refusal.message, [FieldProblem(["body", refusal.code], refusal.message)])
-    raise Conflict(refusal.message, state=refusal.state.value if refusal.state else None, allowed_events=[])
+    raise Conflict(
+        refusal.message,
+        state=refusal.state.value if refusal.state else None,
+        allowed_events=[e.value for e in refusal.allowed_events],
+    )
 
 
 # --- applying a decision -----------------------------------------------------------------------------------
@@ -531,6 +556,10 @@ def _apply(
     case.state = decision.new_state.value
     if decision.new_state in {State.closed, State.withdrawn} and case.ended_at is None:
         case.ended_at = now
+        # Service deadlines are not the workflow's: the end of the case cancels those still open.
+        for row in case.deadlines:
+            if row.kind not in _WORKFLOW_DEADLINE_KINDS and row.met_at is None and row.cancelled_at is None:
+                row.cancelled_at = now
 
 
 def _seat(panel: Panel | None, user_id: str) -> PanelSeat:
@@ -805,10 +834,12 @@ def send_event(
                 "the case changed since you read it; reload it and try again", current_version=case.version
             )
         request = _event_request(session, event)
-        decision = decide(
-            _snapshot(case, _current_panel(session, case.id)), actor_of(principal), request, now, ctx.policy
-        )
+        snapshot, actor = _snapshot(case, _current_panel(session, case.id)), actor_of(principal)
+        decision = decide(snapshot, actor, request, now, ctx.policy)
         if isinstance(decision, Refusal):
+            if decision.http_status == 409:
+                # Every 409 names the events this caller may send now (api-contract "Errors"), guards included.
+                decision = replace(decision, allowed_events=tuple(allowed_events(snapshot, actor, now, ctx.policy)))
             _raise_refusal(decision)
         assert isinstance(decision, Decision)
         _commit_decision(
@@ -900,6 +931,11 @@ def _erase(session: Session, ctx: ServiceContext, case: Case, actor: audit.Audit
         for panel in session.scalars(select(Panel).where(Panel.case_id == case.id)):
             for seat in panel.members:
                 seat.text_blob = None
+        # Support and evidence (app/services/support.py, documents.py): their ciphertexts go too.
+        session.execute(update(Document).where(Document.case_id == case.id).values(content=None))
+        session.execute(update(SupportNeed).where(SupportNeed.case_id == case.id).values(note_blob=None))
+        session.execute(update(ServiceReferral).where(ServiceReferral.case_id == case.id).values(note_blob=None))
+        session.execute(update(Interview).where(Interview.case_id == case.id).values(purpose_blob=None))
         case.version += 1
         case.updated_at = now
         audit.append(

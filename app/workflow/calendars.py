@@ -103,4 +103,6 @@ class Calendar:
                 last += _ONE_DAY
                 if self.is_working_day(last):
                     remaining -= 1
-        return self.end_of_day(last)
+        # When the clocks spring forward, "24:00 on the last day" can come a few minutes sooner than the
+        # same number of whole days after an event late in the evening: the person still gets every minute.
+        return max(self.end_of_day(last), start.astimezone(UTC) + timedelta(days=duration.value))

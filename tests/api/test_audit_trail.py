@@ -70,7 +70,10 @@ def test_each_entry_records_an_action_and_the_log_verifies(
         "case.withdraw_consent",
     ]
     assert all(e["case_id"] for e in case_log)
-    assert [case_log[1]["actor_id"], case_log[2]["actor_id"]] == [str(cast.referrer.user_id), str(cast.coordinator.user_id)]
+    assert [case_log[1]["actor_id"], case_log[2]["actor_id"]] == [
+        str(cast.referrer.user_id),
+        str(cast.coordinator.user_id),
+    ]
     result = audit.verify(ctx)
     assert result.valid and result.entries == len(log) and result.first_bad_sequence is None
     assert result.head == log[-1]["mac"]

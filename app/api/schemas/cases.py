@@ -145,6 +145,7 @@ class CaseOut(BaseModel):
     erased: bool
     deadlines: list[DeadlineOut]
     allowed_events: list[EventName]
+    interview_count: int = 0
 
 
 class CasePageOut(BaseModel):
