@@ -42,8 +42,10 @@ test: lint
 docs: install
 	$(BIN)/python -m app.workflow.docs > docs/workflow.md
 
+# Micro-benchmarks only so far; the HTTP load runs and docs/benchmarks.md are still to come (issue 7).
 bench: install-dev
-	$(BIN)/python -m bench $(BENCH_ARGS)
+	$(BIN)/python bench/bench_workflow.py
+	$(BIN)/python bench/bench_audit_chain.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
