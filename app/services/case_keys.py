@@ -68,6 +68,15 @@ def open_case_key(session: Session, keyring: KeyRing, case_id: uuid.UUID) -> Cas
     return CaseCipher(case_id, case_key)
 
 
+def cipher_unless_erased(session: Session, keyring: KeyRing, case_id: uuid.UUID, erased: bool) -> CaseCipher | None:
+    """The case's cipher, or None once erased: a text sent after erasure is dropped, never kept in clear."""
+    return None if erased else open_case_key(session, keyring, case_id)
+
+
+def seal_text_or_none(cipher: CaseCipher | None, field: str, text: str | None) -> bytes | None:
+    return cipher.seal_text(field, text) if cipher is not None and text else None
+
+
 def destroy_case_key(session: Session, case_id: uuid.UUID, now: datetime) -> None:
     row = session.get(CaseKey, case_id)
     if row is not None:

@@ -11,9 +11,9 @@ import base64
 import hashlib
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, exists, func, select, update
@@ -38,7 +38,14 @@ from app.models import (
 from app.security.permissions import Principal
 from app.services import audit
 from app.services.case_access import may_read_personal_data, visible_cases
-from app.services.case_keys import CaseCipher, create_case_key, destroy_case_key, open_case_key
+from app.services.case_keys import (
+    CaseCipher,
+    cipher_unless_erased,
+    create_case_key,
+    destroy_case_key,
+    open_case_key,
+    seal_text_or_none,
+)
 from app.services.context import ServiceContext
 from app.services.errors import (
     Conflict,
@@ -52,6 +59,7 @@ from app.services.errors import (
 from app.workflow import (
     Actor,
     AgeBand,
+    AgeOutcome,
     CaseSnapshot,
     DeadlineKind,
     DeadlineSnapshot,
@@ -60,10 +68,12 @@ from app.workflow import (
     EventRequest,
     PanelMember,
     PanelSnapshot,
+    PreliminaryOutcome,
     Refusal,
     Role,
     Sector,
     State,
+    Vote,
     allowed_events,
     deadline_status,
     decide,
@@ -205,11 +215,11 @@ def actor_of(principal: Principal) -> Actor:
     )
 
 
-def _audit_actor(principal: Principal) -> audit.AuditActor:
+def audit_actor_of(principal: Principal) -> audit.AuditActor:
     return audit.AuditActor(str(principal.user_id), str(principal.organisation_id))
 
 
-def _current_panel(session: Session, case_id: uuid.UUID) -> Panel | None:
+def current_panel(session: Session, case_id: uuid.UUID) -> Panel | None:
     return session.scalar(
         select(Panel).where(Panel.case_id == case_id, Panel.dissolved_at.is_(None)).order_by(Panel.convened_at.desc())
     )
@@ -219,8 +229,6 @@ _WORKFLOW_DEADLINE_KINDS = frozenset(k.value for k in DeadlineKind)
 
 
 def _deadline_snapshot(row: Deadline) -> DeadlineSnapshot:
-    from datetime import timedelta
-
     return DeadlineSnapshot(
         kind=DeadlineKind(row.kind),
         opened_at=row.opened_at,
@@ -241,10 +249,8 @@ def _member(seat: PanelSeat, roles: frozenset[Role] = frozenset({Role.panel_memb
     )
 
 
-def _snapshot(case: Case, panel: Panel | None) -> CaseSnapshot:
-    from app.workflow import Vote
-    from app.workflow.states import AgeOutcome
-
+def snapshot_of(case: Case, panel: Panel | None) -> CaseSnapshot:
+    """The workflow's view of a case: clear columns only, no personal data."""
     panel_snapshot = None
     if panel is not None:
         panel_snapshot = PanelSnapshot(
@@ -282,7 +288,7 @@ def _snapshot(case: Case, panel: Panel | None) -> CaseSnapshot:
 # --- reading -----------------------------------------------------------------------------------------------
 
 
-def _load_visible(session: Session, principal: Principal, case_id: uuid.UUID, *, for_update: bool) -> Case:
+def load_visible_case(session: Session, principal: Principal, case_id: uuid.UUID, *, for_update: bool) -> Case:
     query = select(Case).where(Case.id == case_id, visible_cases(principal))
     if for_update:
         query = query.with_for_update(of=Case)
@@ -294,8 +300,8 @@ def _load_visible(session: Session, principal: Principal, case_id: uuid.UUID, *,
 
 def _view(session: Session, ctx: ServiceContext, case: Case, principal: Principal | None) -> CaseView:
     now = ctx.clock.now()
-    panel = _current_panel(session, case.id)
-    snapshot = _snapshot(case, panel)
+    panel = current_panel(session, case.id)
+    snapshot = snapshot_of(case, panel)
     events = (
         [] if principal is None else [e.value for e in allowed_events(snapshot, actor_of(principal), now, ctx.policy)]
     )
@@ -333,15 +339,13 @@ def _view(session: Session, ctx: ServiceContext, case: Case, principal: Principa
             for d in snapshot.deadlines
         ],
         allowed_events=events,
-        interview_count=int(
-            session.scalar(select(func.count()).select_from(Interview).where(Interview.case_id == case.id)) or 0
-        ),
+        interview_count=interview_count(session, case.id),
     )
 
 
 def get_case(ctx: ServiceContext, principal: Principal, case_id: uuid.UUID) -> CaseView:
     with transaction(ctx.sessions) as session:
-        return _view(session, ctx, _load_visible(session, principal, case_id, for_update=False), principal)
+        return _view(session, ctx, load_visible_case(session, principal, case_id, for_update=False), principal)
 
 
 def _encode_cursor(case: Case) -> str:
@@ -407,7 +411,7 @@ def list_cases(
 
 def history(ctx: ServiceContext, principal: Principal, case_id: uuid.UUID) -> list[HistoryView]:
     with transaction(ctx.sessions) as session:
-        _load_visible(session, principal, case_id, for_update=False)
+        load_visible_case(session, principal, case_id, for_update=False)
         rows = session.scalars(
             select(CaseHistory).where(CaseHistory.case_id == case_id).order_by(CaseHistory.at, CaseHistory.id)
         )
@@ -466,7 +470,7 @@ def _apply(
     texts: dict[str, str],
 ) -> None:
     """Apply the workflow's effects in order. Free texts are collected in `texts` for the history row."""
-    panel = _current_panel(session, case.id)
+    panel = current_panel(session, case.id)
     for effect in decision.effects:
         match effect:
             case OpenDeadline(kind, opened_at, due_at):
@@ -517,11 +521,11 @@ def _apply(
             case RecordConflict(user_id, reason):
                 seat = _seat(panel, user_id)
                 seat.conflict_declared_at = now
-                seat.text_blob = _seal(cipher, "panel_conflict", reason)
+                seat.text_blob = seal_text_or_none(cipher, "panel_conflict", reason)
             case RecordVote(user_id, vote, rationale):
                 seat = _seat(panel, user_id)
                 seat.vote, seat.voted_at = vote.value, now
-                seat.text_blob = _seal(cipher, "panel_rationale", rationale)
+                seat.text_blob = seal_text_or_none(cipher, "panel_rationale", rationale)
             case SetEarlyDecisionRequested():
                 case.early_decision_requested = True
             case SetChild(is_child):
@@ -568,11 +572,6 @@ def _seat(panel: Panel | None, user_id: str) -> PanelSeat:
         if str(seat.user_id) == user_id:
             return seat
     raise AssertionError("the workflow addressed a seat the panel does not have")
-
-
-def _seal(cipher: CaseCipher | None, field_name: str, text: str) -> bytes | None:
-    # After erasure there is no key: a text sent then is not kept rather than kept in clear.
-    return cipher.seal_text(field_name, text) if cipher is not None else None
 
 
 def _facts(decision: Decision) -> dict[str, Any]:
@@ -636,7 +635,7 @@ def refer(
     *,
     raw_body: Mapping[str, Any],
     idempotency_key: str | None,
-    render: Any,
+    render: Callable[[CaseView], dict[str, Any]],
 ) -> ReferralResult:
     """Create a case from a referral. With an idempotency key, a retry returns the first answer.
 
@@ -708,7 +707,7 @@ def refer(
                 ctx,
                 case,
                 decision,
-                _audit_actor(principal),
+                audit_actor_of(principal),
                 (principal.user_id, principal.organisation_id),
                 cipher,
                 texts,
@@ -771,9 +770,6 @@ def _resolve_user(session: Session, user_id: Any, loc: str, roles: frozenset[Rol
 
 
 def _event_request(session: Session, event: EventInput) -> EventRequest:
-    from app.workflow import Vote
-    from app.workflow.states import AgeOutcome, PreliminaryOutcome
-
     try:
         name = EventName(event.name)
     except ValueError:
@@ -828,13 +824,13 @@ def send_event(
     expected_version = parse_version(if_match)
     now = ctx.clock.now()
     with transaction(ctx.sessions) as session:
-        case = _load_visible(session, principal, case_id, for_update=True)
+        case = load_visible_case(session, principal, case_id, for_update=True)
         if expected_version is not None and expected_version != case.version:
             raise PreconditionFailed(
                 "the case changed since you read it; reload it and try again", current_version=case.version
             )
         request = _event_request(session, event)
-        snapshot, actor = _snapshot(case, _current_panel(session, case.id)), actor_of(principal)
+        snapshot, actor = snapshot_of(case, current_panel(session, case.id)), actor_of(principal)
         decision = decide(snapshot, actor, request, now, ctx.policy)
         if isinstance(decision, Refusal):
             if decision.http_status == 409:
@@ -842,12 +838,12 @@ def send_event(
                 decision = replace(decision, allowed_events=tuple(allowed_events(snapshot, actor, now, ctx.policy)))
             _raise_refusal(decision)
         assert isinstance(decision, Decision)
-        _commit_decision(
+        commit_decision(
             session,
             ctx,
             case,
             decision,
-            _audit_actor(principal),
+            audit_actor_of(principal),
             (principal.user_id, principal.organisation_id),
             now,
         )
@@ -855,7 +851,7 @@ def send_event(
         return _view(session, ctx, case, principal)
 
 
-def _commit_decision(
+def commit_decision(
     session: Session,
     ctx: ServiceContext,
     case: Case,
@@ -864,7 +860,7 @@ def _commit_decision(
     actor_ids: tuple[uuid.UUID | None, uuid.UUID | None],
     now: datetime,
 ) -> None:
-    cipher = None if case.erased_at is not None else open_case_key(session, ctx.keyring, case.id)
+    cipher = cipher_unless_erased(session, ctx.keyring, case.id, case.erased_at is not None)
     texts: dict[str, str] = {}
     _apply(session, case, decision, cipher, now, texts)
     case.version += 1
@@ -881,14 +877,23 @@ class Identity:
     account: dict[str, Any]
 
 
+def has_need_to_know(session: Session, principal: Principal, case: Case) -> bool:
+    """May this caller read the personal data of this case (identity, documents, support texts)?"""
+    panel = current_panel(session, case.id)
+    members = {seat.user_id for seat in panel.members} if panel is not None else set()
+    return may_read_personal_data(principal, case, members)
+
+
+def interview_count(session: Session, case_id: uuid.UUID) -> int:
+    return int(session.scalar(select(func.count()).select_from(Interview).where(Interview.case_id == case_id)) or 0)
+
+
 def read_identity(ctx: ServiceContext, principal: Principal, case_id: uuid.UUID, purpose: str) -> Identity:
     """Decrypt the person and the account for someone with need-to-know; always audited with the purpose."""
     now = ctx.clock.now()
     with transaction(ctx.sessions) as session:
-        case = _load_visible(session, principal, case_id, for_update=False)
-        panel = _current_panel(session, case.id)
-        members = {seat.user_id for seat in panel.members} if panel is not None else set()
-        if not may_read_personal_data(principal, case, members):
+        case = load_visible_case(session, principal, case_id, for_update=False)
+        if not has_need_to_know(session, principal, case):
             raise Forbidden("you have no need-to-know for this person's identity")
         cipher = open_case_key(session, ctx.keyring, case.id)
         assert case.person_blob is not None and case.account_blob is not None
@@ -899,7 +904,7 @@ def read_identity(ctx: ServiceContext, principal: Principal, case_id: uuid.UUID,
             session,
             ctx.keyring,
             time=now,
-            actor=_audit_actor(principal),
+            actor=audit_actor_of(principal),
             action="identity.read",
             case_id=str(case.id),
             details={"purpose": purpose},
@@ -912,44 +917,42 @@ ERASURE_REASONS = frozenset({"person_request", "withdrawal", "retention", "court
 
 def erase(ctx: ServiceContext, principal: Principal, case_id: uuid.UUID, reason: str) -> None:
     with transaction(ctx.sessions) as session:
-        case = _load_visible(session, principal, case_id, for_update=True)
-        _erase(session, ctx, case, _audit_actor(principal), reason)
+        case = load_visible_case(session, principal, case_id, for_update=True)
+        erase_personal_data(session, ctx, case, audit_actor_of(principal), reason)
 
 
-def _erase(session: Session, ctx: ServiceContext, case: Case, actor: audit.AuditActor, reason: str) -> None:
+def erase_personal_data(
+    session: Session, ctx: ServiceContext, case: Case, actor: audit.AuditActor, reason: str
+) -> None:
     """Crypto-shredding: destroy the case key and drop every ciphertext; the anonymous metadata remain."""
     now = ctx.clock.now()
     if case.erased_at is not None:
-        raise_gone = True
-    else:
-        raise_gone = False
-        destroy_case_key(session, case.id, now)
-        case.person_blob = case.account_blob = None
-        case.erased_at = now
-        for row in session.scalars(select(CaseHistory).where(CaseHistory.case_id == case.id)):
-            row.text_blob = None
-        for panel in session.scalars(select(Panel).where(Panel.case_id == case.id)):
-            for seat in panel.members:
-                seat.text_blob = None
-        # Support and evidence (app/services/support.py, documents.py): their ciphertexts go too.
-        session.execute(update(Document).where(Document.case_id == case.id).values(content=None))
-        session.execute(update(SupportNeed).where(SupportNeed.case_id == case.id).values(note_blob=None))
-        session.execute(update(ServiceReferral).where(ServiceReferral.case_id == case.id).values(note_blob=None))
-        session.execute(update(Interview).where(Interview.case_id == case.id).values(purpose_blob=None))
-        case.version += 1
-        case.updated_at = now
-        audit.append(
-            session,
-            ctx.keyring,
-            time=now,
-            actor=actor,
-            action="case.erased",
-            case_id=str(case.id),
-            # Only a known reason code: a free-text reason could name the person.
-            details={"reason": reason if reason in ERASURE_REASONS else "other"},
-        )
-    if raise_gone:
         raise Gone("the personal data of this case have already been erased")
+    destroy_case_key(session, case.id, now)
+    case.person_blob = case.account_blob = None
+    case.erased_at = now
+    for row in session.scalars(select(CaseHistory).where(CaseHistory.case_id == case.id)):
+        row.text_blob = None
+    for panel in session.scalars(select(Panel).where(Panel.case_id == case.id)):
+        for seat in panel.members:
+            seat.text_blob = None
+    # Support and evidence (app/services/support.py, documents.py): their ciphertexts go too.
+    session.execute(update(Document).where(Document.case_id == case.id).values(content=None))
+    session.execute(update(SupportNeed).where(SupportNeed.case_id == case.id).values(note_blob=None))
+    session.execute(update(ServiceReferral).where(ServiceReferral.case_id == case.id).values(note_blob=None))
+    session.execute(update(Interview).where(Interview.case_id == case.id).values(purpose_blob=None))
+    case.version += 1
+    case.updated_at = now
+    audit.append(
+        session,
+        ctx.keyring,
+        time=now,
+        actor=actor,
+        action="case.erased",
+        case_id=str(case.id),
+        # Only a known reason code: a free-text reason could name the person.
+        details={"reason": reason if reason in ERASURE_REASONS else "other"},
+    )
 
 
 # --- anonymous notifications -------------------------------------------------------------------------------
@@ -995,7 +998,7 @@ def notify(ctx: ServiceContext, principal: Principal, notification: Notification
             session,
             ctx.keyring,
             time=now,
-            actor=_audit_actor(principal),
+            actor=audit_actor_of(principal),
             action="notification.created",
             details={},
         )
@@ -1022,7 +1025,7 @@ def assign_caseworker(
         raise Forbidden("only the coordinator assigns caseworkers")
     now = ctx.clock.now()
     with transaction(ctx.sessions) as session:
-        case = _load_visible(session, principal, case_id, for_update=True)
+        case = load_visible_case(session, principal, case_id, for_update=True)
         user = session.get(User, caseworker_id)
         if user is None or not user.is_active or "caseworker" not in user.roles:
             raise InvalidInput(
@@ -1050,7 +1053,7 @@ def assign_caseworker(
                 session,
                 ctx.keyring,
                 time=now,
-                actor=_audit_actor(principal),
+                actor=audit_actor_of(principal),
                 action="case.assign_caseworker",
                 case_id=str(case.id),
                 details={"caseworker_id": str(user.id)},

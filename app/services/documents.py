@@ -30,7 +30,7 @@ from app.security.envelope import ChunkedEncryptor, decrypt_chunks
 from app.security.permissions import Principal
 from app.services import audit
 from app.services.case_keys import open_case_key
-from app.services.cases import _audit_actor, _load_visible
+from app.services.cases import audit_actor_of, has_need_to_know, load_visible_case
 from app.services.context import ServiceContext
 from app.services.errors import (
     Conflict,
@@ -42,7 +42,6 @@ from app.services.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
 )
-from app.services.support import has_need_to_know
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 DOCUMENT_KINDS = frozenset({"evidence", "asylum_interview", "panel_opinion", "other"})
@@ -120,7 +119,7 @@ def upload(
     now = ctx.clock.now()
     document_id = uuid.uuid4()
     with transaction(ctx.sessions) as session:
-        case = _load_visible(session, principal, case_id, for_update=True)
+        case = load_visible_case(session, principal, case_id, for_update=True)
         if not has_need_to_know(session, principal, case):
             raise Forbidden("you have no need-to-know for this case's documents")
         _check_upload_rights(principal, case, kind)
@@ -154,7 +153,7 @@ def upload(
             session,
             ctx.keyring,
             time=now,
-            actor=_audit_actor(principal),
+            actor=audit_actor_of(principal),
             action="document.uploaded",
             case_id=str(case.id),
             details={"document_id": str(document_id), "kind": kind, "size": size, "content_type": content_type},
@@ -165,7 +164,7 @@ def upload(
 def list_documents(ctx: ServiceContext, principal: Principal, case_id: uuid.UUID) -> list[DocumentView]:
     """What is on file (never the content): the panel sees the testimony available before asking again."""
     with transaction(ctx.sessions) as session:
-        case = _load_visible(session, principal, case_id, for_update=False)
+        case = load_visible_case(session, principal, case_id, for_update=False)
         rows = session.execute(
             select(Document.id, Document.kind, Document.size, Document.content_type, Document.uploaded_at)
             .where(Document.case_id == case.id)
@@ -179,7 +178,7 @@ def read_document(
 ) -> DocumentContent:
     now = ctx.clock.now()
     with transaction(ctx.sessions) as session:
-        case = _load_visible(session, principal, case_id, for_update=False)
+        case = load_visible_case(session, principal, case_id, for_update=False)
         if not has_need_to_know(session, principal, case):
             raise Forbidden("you have no need-to-know for this case's documents")
         row = session.get(Document, document_id)
@@ -193,7 +192,7 @@ def read_document(
             session,
             ctx.keyring,
             time=now,
-            actor=_audit_actor(principal),
+            actor=audit_actor_of(principal),
             action="document.read",
             case_id=str(case.id),
             details={"document_id": str(row.id), "kind": row.kind, "purpose": purpose},

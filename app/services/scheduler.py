@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.db import transaction
 from app.models import Case, Deadline
 from app.services import audit
-from app.services.cases import _commit_decision, _current_panel, _erase, _snapshot
+from app.services.cases import commit_decision, current_panel, erase_personal_data, snapshot_of
 from app.services.context import ServiceContext
 from app.workflow import SYSTEM, Decision, EventName, EventRequest, State, decide
 from app.workflow.states import CloseReason, DeadlineKind
@@ -57,10 +58,8 @@ def _candidates_with_lapsed_window(ctx: ServiceContext, state: State, kind: Dead
         )
 
 
-def _lock(session: object, case_id: uuid.UUID) -> Case | None:
-    from sqlalchemy.orm import Session
-
-    assert isinstance(session, Session)
+def _lock(session: Session, case_id: uuid.UUID) -> Case | None:
+    """The case, locked, or None when another worker holds it (it will act on it; we must not)."""
     return session.scalar(select(Case).where(Case.id == case_id).with_for_update(skip_locked=True))
 
 
@@ -74,7 +73,7 @@ def close_lapsed_windows(ctx: ServiceContext) -> int:
                     continue  # another worker has it, or it moved on since we looked
                 now = ctx.clock.now()
                 decision = decide(
-                    _snapshot(case, _current_panel(session, case.id)),
+                    snapshot_of(case, current_panel(session, case.id)),
                     SYSTEM,
                     EventRequest(name=EventName.close, reason=reason.value),
                     now,
@@ -83,7 +82,7 @@ def close_lapsed_windows(ctx: ServiceContext) -> int:
                 if not isinstance(decision, Decision):
                     logger.warning("worker could not close a case", extra={"code": decision.code})
                     continue
-                _commit_decision(session, ctx, case, decision, audit.SYSTEM_ACTOR, (None, None), now)
+                commit_decision(session, ctx, case, decision, audit.SYSTEM_ACTOR, (None, None), now)
                 closed += 1
     return closed
 
@@ -110,7 +109,7 @@ def erase_due(ctx: ServiceContext) -> int:
                 case = _lock(session, case_id)
                 if case is None or case.erased_at is not None:
                     continue
-                _erase(session, ctx, case, audit.SYSTEM_ACTOR, reason)
+                erase_personal_data(session, ctx, case, audit.SYSTEM_ACTOR, reason)
                 erased += 1
     return erased
 

@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db import transaction
@@ -34,9 +34,9 @@ from app.security.envelope import (
 from app.security.keyfile import KeyRing
 from app.security.permissions import Principal
 from app.services import audit
-from app.services.case_access import NEVER_PERSONAL_DATA, may_read_personal_data
-from app.services.case_keys import CaseCipher, open_case_key
-from app.services.cases import _audit_actor, _current_panel, _load_visible
+from app.services.case_access import NEVER_PERSONAL_DATA
+from app.services.case_keys import CaseCipher, cipher_unless_erased, seal_text_or_none
+from app.services.cases import audit_actor_of, has_need_to_know, load_visible_case
 from app.services.context import ServiceContext
 from app.services.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
 from app.workflow.states import NeedKind
@@ -54,18 +54,7 @@ def service_deadline_kind(need_kind: str) -> str:
 
 
 def _cipher(session: Session, ctx: ServiceContext, case: Case) -> CaseCipher | None:
-    # After erasure there is no key: a text sent then is dropped rather than kept in clear.
-    return None if case.erased_at is not None else open_case_key(session, ctx.keyring, case.id)
-
-
-def _seal(cipher: CaseCipher | None, field_name: str, text: str | None) -> bytes | None:
-    return cipher.seal_text(field_name, text) if cipher is not None and text else None
-
-
-def has_need_to_know(session: Session, principal: Principal, case: Case) -> bool:
-    panel = _current_panel(session, case.id)
-    members = {seat.user_id for seat in panel.members} if panel is not None else set()
-    return may_read_personal_data(principal, case, members)
+    return cipher_unless_erased(session, ctx.keyring, case.id, case.erased_at is not None)
 
 
 def _require_personal(session: Session, principal: Principal, case: Case) -> None:
@@ -97,7 +86,7 @@ def record_need(
         raise InvalidInput("unknown need kind or urgency", [FieldProblem(["body", "kind"], "unknown value")])
     now = ctx.clock.now()
     with transaction(ctx.sessions) as session:
-        case = _load_visible(session, principal, case_id, for_update=True)
+        case = load_visible_case(session, principal, case_id, for_update=True)
         _require_personal(session, principal, case)
         cipher = _cipher(session, ctx, case)
         row = SupportNeed(
@@ -105,7 +94,7 @@ def record_need(
             case_id=case.id,
             kind=kind,
             urgency=urgency,
-            note_blob=_seal(cipher, "need_note", note),
+            note_blob=seal_text_or_none(cipher, "need_note", note),
             recorded_by=principal.user_id,
             created_at=now,
         )
@@ -114,7 +103,7 @@ def record_need(
             session,
             ctx.keyring,
             time=now,
-            actor=_audit_actor(principal),
+            actor=audit_actor_of(principal),
             action="need.recorded",
             case_id=str(case.id),
             details={"need_id": str(row.id), "kind": kind, "urgency": urgency},
@@ -124,7 +113,7 @@ def record_need(
 
 def list_needs(ctx: ServiceContext, principal: Principal, case_id: uuid.UUID) -> list[NeedView]:
     with transaction(ctx.sessions) as session:
-        case = _load_visible(session, principal, case_id, for_update=False)
+        case = load_visible_case(session, principal, case_id, for_update=False)
         _require_personal(session, principal, case)
         cipher = _cipher(session, ctx, case)
         rows = session.scalars(
@@ -182,7 +171,7 @@ def create_provider(
             session,
             ctx.keyring,
             time=now,
-            actor=_audit_actor(principal),
+            actor=audit_actor_of(principal),
             action="provider.created",
             details={"provider_id": str(provider_id), "kind": kind},
         )
@@ -230,7 +219,7 @@ def get_provider(ctx: ServiceContext, principal: Principal, provider_id: uuid.UU
             session,
             ctx.keyring,
             time=now,
-            actor=_audit_actor(principal),
+            actor=audit_actor_of(principal),
             action="provider.contact_read",
             details={"provider_id": str(row.id)},
         )
@@ -285,7 +274,7 @@ def refer_to_service(
 ) -> ServiceView:
     now = ctx.clock.now()
     with transaction(ctx.sessions) as session:
-        case = _load_visible(session, principal, case_id, for_update=True)
+        case = load_visible_case(session, principal, case_id, for_update=True)
         _require_personal(session, principal, case)
         if case.ended_at is not None:
             raise Conflict("the case has ended; no service can be requested for it")
@@ -324,7 +313,7 @@ def refer_to_service(
             session,
             ctx.keyring,
             time=now,
-            actor=_audit_actor(principal),
+            actor=audit_actor_of(principal),
             action="service.requested",
             case_id=str(case.id),
             details={
@@ -347,7 +336,7 @@ def set_service_status(
 ) -> ServiceView:
     now = ctx.clock.now()
     with transaction(ctx.sessions) as session:
-        case = _load_visible(session, principal, case_id, for_update=True)
+        case = load_visible_case(session, principal, case_id, for_update=True)
         _require_personal(session, principal, case)
         row = session.get(ServiceReferral, service_id)
         if row is None or row.case_id != case.id:
@@ -362,12 +351,12 @@ def set_service_status(
             deadline.met_at, met = now, True
         row.status, row.updated_at = status, now
         if note:
-            row.note_blob = _seal(_cipher(session, ctx, case), "service_note", note)
+            row.note_blob = seal_text_or_none(_cipher(session, ctx, case), "service_note", note)
         audit.append(
             session,
             ctx.keyring,
             time=now,
-            actor=_audit_actor(principal),
+            actor=audit_actor_of(principal),
             action=f"service.{status}",
             case_id=str(case.id),
             details={"service_id": str(row.id), "need_kind": need.kind, "deadline_met": met},
@@ -377,7 +366,7 @@ def set_service_status(
 
 def list_services(ctx: ServiceContext, principal: Principal, case_id: uuid.UUID) -> list[ServiceView]:
     with transaction(ctx.sessions) as session:
-        case = _load_visible(session, principal, case_id, for_update=False)
+        case = load_visible_case(session, principal, case_id, for_update=False)
         _require_personal(session, principal, case)
         rows = session.execute(
             select(ServiceReferral, SupportNeed, Deadline)
@@ -401,10 +390,6 @@ class InterviewView:
     created_at: datetime
 
 
-def interview_count(session: Session, case_id: uuid.UUID) -> int:
-    return int(session.scalar(select(func.count()).select_from(Interview).where(Interview.case_id == case_id)) or 0)
-
-
 def record_interview(
     ctx: ServiceContext,
     principal: Principal,
@@ -415,7 +400,7 @@ def record_interview(
 ) -> InterviewView:
     now = ctx.clock.now()
     with transaction(ctx.sessions) as session:
-        case = _load_visible(session, principal, case_id, for_update=True)
+        case = load_visible_case(session, principal, case_id, for_update=True)
         _require_personal(session, principal, case)
         if session.get(Organisation, interviewer_organisation_id) is None:
             raise InvalidInput(
@@ -427,7 +412,7 @@ def record_interview(
             case_id=case.id,
             interviewer_organisation_id=interviewer_organisation_id,
             held_at=held_at,
-            purpose_blob=_seal(_cipher(session, ctx, case), "interview_purpose", purpose),
+            purpose_blob=seal_text_or_none(_cipher(session, ctx, case), "interview_purpose", purpose),
             recorded_by=principal.user_id,
             created_at=now,
         )
@@ -436,7 +421,7 @@ def record_interview(
             session,
             ctx.keyring,
             time=now,
-            actor=_audit_actor(principal),
+            actor=audit_actor_of(principal),
             action="interview.recorded",
             case_id=str(case.id),
             details={"interview_id": str(row.id), "interviewer_organisation_id": str(interviewer_organisation_id)},
@@ -447,7 +432,7 @@ def record_interview(
 def list_interviews(ctx: ServiceContext, principal: Principal, case_id: uuid.UUID) -> list[InterviewView]:
     """Every interview already held: who, when; the purpose only to someone with need-to-know."""
     with transaction(ctx.sessions) as session:
-        case = _load_visible(session, principal, case_id, for_update=False)
+        case = load_visible_case(session, principal, case_id, for_update=False)
         cipher = _cipher(session, ctx, case) if has_need_to_know(session, principal, case) else None
         rows = session.scalars(
             select(Interview).where(Interview.case_id == case.id).order_by(Interview.held_at, Interview.id)
