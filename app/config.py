@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     login_failure_window_minutes: int = Field(default=15, ge=1)
     log_level: str = Field(default="INFO")
     db_pool_size: int = Field(default=10, ge=1)
+    max_document_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=512 * 1024 * 1024)
 
     @field_validator("database_url")
     @classmethod

@@ -50,6 +50,8 @@ def create_app(
     )
     app.state.context = context
     install_problem_handlers(app)
+    app.middleware("http")(support.refuse_oversized_uploads)
+    # Added last, so it runs first: even an early refusal carries a request id and an access-log line.
     app.middleware("http")(_request_id_and_access_log)
 
     @app.get("/health", response_model=Health, tags=["health"])

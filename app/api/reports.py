@@ -20,7 +20,7 @@ from app.api.deps import Context, authorize
 from app.security.permissions import Permission, Principal
 from app.services import audit, compliance, statistics
 from app.services.context import ServiceContext
-from app.workflow import DeadlineKind
+from app.services.errors import FieldProblem, InvalidInput
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 AuditReader = Annotated[Principal, Depends(authorize(Permission.read_audit))]
@@ -157,14 +157,19 @@ def compliance_report(
 def breach_list(
     ctx: Context,
     principal: AuditReader,
-    kind: DeadlineKind | None = None,
+    kind: Annotated[
+        str | None,
+        Query(max_length=60, description="a deadline kind of the workflow, or service_<need> for a service referral"),
+    ] = None,
     from_: Annotated[date | None, Query(alias="from")] = None,
     to: date | None = None,
     accept: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
+    if kind is not None and kind not in compliance.reported_deadline_kinds():
+        raise InvalidInput("unknown deadline kind", [FieldProblem(["query", "kind"], "unknown deadline kind")])
     start, end = _bounds(from_, to)
-    rows = compliance.breaches(ctx, kind=kind.value if kind else None, start=start, end=end)
-    _record_export(ctx, principal, "report.breaches", {"kind": kind.value if kind else None, "csv": _wants_csv(accept)})
+    rows = compliance.breaches(ctx, kind=kind, start=start, end=end)
+    _record_export(ctx, principal, "report.breaches", {"kind": kind, "csv": _wants_csv(accept)})
     if _wants_csv(accept):
         header = list(BreachOut.model_fields)
         return StreamingResponse(

@@ -29,7 +29,8 @@ from app.models import Case, Deadline
 from app.models.base import UTCDateTime
 from app.services.context import ServiceContext
 from app.services.sql_time import days_between
-from app.workflow import DeadlineKind
+from app.services.support import service_deadline_kind
+from app.workflow import DeadlineKind, NeedKind
 
 GroupBy = Literal["kind", "organisation", "sector"]
 BREACH_PAGE = 2_000
@@ -193,6 +194,11 @@ def _cut_short_query(start: datetime | None, end: datetime | None) -> Select[Any
         start,
         end,
     )
+
+
+def reported_deadline_kinds() -> frozenset[str]:
+    """Every kind a deadline row can have: the workflow's, and one per need for service referrals."""
+    return frozenset(k.value for k in DeadlineKind) | {service_deadline_kind(n.value) for n in NeedKind}
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Documents of a case: uploaded as a stream of chunks, encrypted with the case key as they come, checked.
 
-- Size: at most `MAX_DOCUMENT_BYTES` of content; more is refused with 413 as soon as the count passes it.
+- Size: at most `NRM_MAX_DOCUMENT_BYTES` of content (10 MiB by default); more is refused with 413 as soon
+  as the count passes it (and before the body is read when its declared length is already too large).
 - Type: the declared content type must be one of `ALLOWED_TYPES` AND the bytes must look like it (magic
   bytes for PDF, PNG and JPEG; valid UTF-8 without NUL bytes for plain text); otherwise 415.
 - Refusals happen before the row is added and inside the transaction: nothing is stored.
@@ -43,7 +44,6 @@ from app.services.errors import (
     UnsupportedMediaType,
 )
 
-MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 DOCUMENT_KINDS = frozenset({"evidence", "asylum_interview", "panel_opinion", "other"})
 ALLOWED_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg", "text/plain"})
 _MAGIC = {"application/pdf": b"%PDF-", "image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}
@@ -109,8 +109,8 @@ def upload(
     kind: str,
     declared_type: str | None,
     chunks: Iterable[bytes],
-    max_bytes: int = MAX_DOCUMENT_BYTES,
 ) -> DocumentView:
+    max_bytes = ctx.settings.max_document_bytes
     if kind not in DOCUMENT_KINDS:
         raise InvalidInput("unknown document kind", [FieldProblem(["body", "kind"], "unknown value")])
     content_type = normalise_type(declared_type)

@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 from app.clock import FrozenClock
 from app.models import AuditEntry, Document
 from app.services.context import ServiceContext
-from app.services.documents import MAX_DOCUMENT_BYTES
 from tests.api.case_helpers import Cast, at, audit_count, get_case, new_case
 from tests.api.conftest import Account, World, assert_problem
 
@@ -185,6 +184,11 @@ def test_a_late_service_shows_in_the_compliance_figures(
     assert code == 200
     row = shelter_row()
     assert row["met_late"] == 1 and row["open_overdue"] == 0 and row["compliance_rate"] == 0.0
+    breaches = client.get("/api/v1/audit/breaches", params={"kind": "service_shelter"}, headers=auditor.headers)
+    assert [(b["kind"], b["status"]) for b in breaches.json()] == [("service_shelter", "met_late")]
+    assert breaches.json()[0]["days_late"] > 0
+    unknown = client.get("/api/v1/audit/breaches", params={"kind": "service_spaceship"}, headers=auditor.headers)
+    assert_problem(unknown, 422)
 
 
 def test_documents_size_type_need_to_know_audit_and_erasure(
@@ -210,7 +214,7 @@ def test_documents_size_type_need_to_know_audit_and_erasure(
 
     # Refusals store nothing and write no audit entry.
     before = (_documents(ctx), audit_count(ctx))
-    too_big = PDF + b"\0" * (MAX_DOCUMENT_BYTES + 1 - len(PDF))
+    too_big = PDF + b"\0" * (ctx.settings.max_document_bytes + 1 - len(PDF))
     assert_problem(_upload(client, referrer, case_id, too_big), 413)
     assert_problem(_upload(client, referrer, case_id, b"GIF89a....", "image/gif"), 415)
     assert_problem(_upload(client, referrer, case_id, b"MZ\x90\x00 not a pdf"), 415)
@@ -292,3 +296,17 @@ def test_interviews_are_recorded_and_counted(
     assert_problem(client.post(f"/api/v1/cases/{case_id}/interviews", json=bad, headers=referrer.headers), 422)
     auditor_view = client.get(f"/api/v1/cases/{case_id}/interviews", headers=cast.auditor.headers).json()
     assert [i["purpose"] for i in auditor_view] == [None, None]
+
+
+def test_an_upload_declared_over_the_limit_is_refused_before_it_is_read(
+    ctx: ServiceContext, world: World, client: TestClient
+) -> None:
+    referrer = world.account("referrer1", ["referrer"])
+    case_id = new_case(client, referrer)["id"]
+    ctx.settings = ctx.settings.model_copy(update={"max_document_bytes": 2048})
+    before = _documents(ctx)
+    response = _upload(client, referrer, case_id, PDF + b"\0" * 200_000)
+    body = assert_problem(response, 413)
+    # Refused on the declared length, not after reading: only the early check says "declares".
+    assert "declares" in str(body["detail"]) and "2048" in str(body["detail"])
+    assert _documents(ctx) == before
