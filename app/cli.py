@@ -259,6 +259,8 @@ def stats_export(
             writer.writerow([table.dimension, cell.value, "" if cell.count is None else cell.count, cell.suppressed])
     for item in result.decision_times:
         writer.writerow([f"median_days_to_{item.stage}_decision", "", item.median_days, item.suppressed])
+    figure = result.interviews
+    writer.writerow(["interviews_per_identified_person", "", figure.interviews_per_person, figure.suppressed])
 
 
 def _describe(error: ServiceError) -> str:

@@ -80,11 +80,18 @@ class DecisionTimeOut(BaseModel):
     suppressed: bool
 
 
+class InterviewFigureOut(BaseModel):
+    identified_persons: int | None
+    interviews_per_person: float | None
+    suppressed: bool
+
+
 class StatisticsOut(BaseModel):
     year: int
     threshold: int
     tables: list[TableOut]
     decision_times: list[DecisionTimeOut]
+    interviews: InterviewFigureOut
 
 
 def _bounds(start: date | None, end: date | None) -> tuple[datetime | None, datetime | None]:

@@ -183,6 +183,7 @@ class CaseView:
     deadlines: list[DeadlineView]
     allowed_events: list[str]
     interview_count: int = 0
+    testimony_documents: int = 0
 
 
 @dataclass(frozen=True)
@@ -340,6 +341,7 @@ def _view(session: Session, ctx: ServiceContext, case: Case, principal: Principa
         ],
         allowed_events=events,
         interview_count=interview_count(session, case.id),
+        testimony_documents=testimony_documents(session, case.id),
     )
 
 
@@ -886,6 +888,22 @@ def has_need_to_know(session: Session, principal: Principal, case: Case) -> bool
 
 def interview_count(session: Session, case_id: uuid.UUID) -> int:
     return int(session.scalar(select(func.count()).select_from(Interview).where(Interview.case_id == case_id)) or 0)
+
+
+TESTIMONY_KINDS = ("evidence", "asylum_interview")
+
+
+def testimony_documents(session: Session, case_id: uuid.UUID) -> int:
+    """Readable statements already on file (evidence, an asylum interview transcript): shown on the case so a
+    panel sees what the person already told before asking for another interview."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Document)
+            .where(Document.case_id == case_id, Document.kind.in_(TESTIMONY_KINDS), Document.content.is_not(None))
+        )
+        or 0
+    )
 
 
 def read_identity(ctx: ServiceContext, principal: Principal, case_id: uuid.UUID, purpose: str) -> Identity:

@@ -17,7 +17,7 @@ from sqlalchemy import String, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from app.db import transaction
-from app.models import Case, Notification
+from app.models import Case, Interview, Notification
 from app.services.context import ServiceContext
 from app.services.sql_time import days_between
 from app.workflow import AgeBand, ExploitationForm, Gender, Sector
@@ -55,11 +55,21 @@ class DecisionTime:
 
 
 @dataclass(frozen=True)
+class InterviewFigure:
+    """How often identified persons had to tell their story: interviews recorded per identified person."""
+
+    identified_persons: int | None
+    interviews_per_person: float | None
+    suppressed: bool
+
+
+@dataclass(frozen=True)
 class YearStatistics:
     year: int
     threshold: int
     tables: list[Table]
     decision_times: list[DecisionTime]
+    interviews: InterviewFigure
 
 
 def suppress(dimension: str, counts: dict[str, int], total: int, threshold: int) -> Table:
@@ -143,6 +153,7 @@ def year_statistics(ctx: ServiceContext, year: int) -> YearStatistics:
             ),
             suppress("outcome", outcomes, case_total, threshold),
         ]
+        interviews = _interviews_per_identified_person(session, in_year_cases, threshold)
         decision_times = [
             _median_days(session, "preliminary", Case.preliminary_decided_at, in_year_cases, threshold),
             _median_days(session, "formal", Case.formal_decided_at, in_year_cases, threshold),
@@ -150,6 +161,7 @@ def year_statistics(ctx: ServiceContext, year: int) -> YearStatistics:
     return YearStatistics(
         year=year,
         threshold=threshold,
+        interviews=interviews,
         tables=tables,
         decision_times=decision_times,
     )
@@ -173,3 +185,17 @@ def _median_days(session: Session, stage: str, decided_at: Any, conditions: Any,
     if count < threshold:
         return DecisionTime(stage, None, None, True)
     return DecisionTime(stage, count, round(float(row.days), 2), False)
+
+
+def _interviews_per_identified_person(session: Session, conditions: Any, threshold: int) -> InterviewFigure:
+    identified = select(Case.id).where(*conditions, Case.formal_outcome == "identified").subquery()
+    persons = session.scalar(select(func.count()).select_from(identified)) or 0
+    if persons < threshold:
+        return InterviewFigure(None, None, persons > 0)
+    interviews = (
+        session.scalar(
+            select(func.count()).select_from(Interview).where(Interview.case_id.in_(select(identified.c.id)))
+        )
+        or 0
+    )
+    return InterviewFigure(persons, round(interviews / persons, 2), False)

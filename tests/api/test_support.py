@@ -290,6 +290,11 @@ def test_interviews_are_recorded_and_counted(
         response = client.post(f"/api/v1/cases/{case_id}/interviews", json=body, headers=referrer.headers)
         assert response.status_code == 201, response.text
     assert get_case(client, coordinator, case_id)["interview_count"] == 2
+    # What the person already told is shown on the case before anyone asks for another interview.
+    assert get_case(client, coordinator, case_id)["testimony_documents"] == 0
+    assert _upload(client, referrer, case_id, PDF, kind="asylum_interview").status_code == 201
+    assert _upload(client, referrer, case_id, PDF, kind="other").status_code == 201
+    assert get_case(client, coordinator, case_id)["testimony_documents"] == 1
     listed = client.get(f"/api/v1/cases/{case_id}/interviews", headers=coordinator.headers).json()
     assert [i["purpose"] for i in listed] == [body["purpose"]] * 2
     bad = {**body, "interviewer_organisation_id": str(uuid.uuid4())}

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import uuid
 
+import pytest
+from sqlalchemy import update
+
+from app.clock import FrozenClock
+from app.models import Case, Interview
 from app.security.permissions import Principal
 from app.services import cases, statistics
 from app.services.cases import NotificationInput
@@ -72,3 +77,30 @@ def test_year_statistics_combine_cases_and_notifications(ctx: ServiceContext) ->
 @pytest.mark.parametrize("counts", [{"a": 7, "b": 2, "c": 9, "d": 0}, {"a": 1, "b": 1, "c": 30}, {"a": 50, "b": 4}])
 def test_suppression_is_safe_for_several_tables(counts: dict[str, int]) -> None:
     assert_safe(suppress("x", counts, sum(counts.values()), 5), 5)
+
+
+def test_interviews_per_identified_person(ctx: ServiceContext, clock: FrozenClock) -> None:
+    referrer = principal(ctx, "referrer", ["referrer"], "NGO One", "ngo")
+    case_ids = [refer(ctx, referrer) for _ in range(5)]
+    assert statistics.year_statistics(ctx, 2027).interviews.interviews_per_person is None
+    # The formal decision is the workflow's business (tested through the API); here only its record matters.
+    with ctx.sessions.begin() as session:
+        session.execute(update(Case).where(Case.id.in_(case_ids[:4])).values(formal_outcome="identified"))
+        for case_id, count in zip(case_ids, (1, 2, 3, 4, 9), strict=True):
+            for _ in range(count):
+                session.add(
+                    Interview(
+                        id=uuid.uuid4(),
+                        case_id=case_id,
+                        interviewer_organisation_id=referrer.organisation_id,
+                        held_at=clock.now(),
+                        recorded_by=referrer.user_id,
+                        created_at=clock.now(),
+                    )
+                )
+    small = statistics.year_statistics(ctx, 2027).interviews
+    assert small.suppressed and small.identified_persons is None  # four identified persons: below five
+    with ctx.sessions.begin() as session:
+        session.execute(update(Case).where(Case.id == case_ids[4]).values(formal_outcome="identified"))
+    figure = statistics.year_statistics(ctx, 2027).interviews
+    assert (figure.identified_persons, figure.interviews_per_person, figure.suppressed) == (5, 3.8, False)

@@ -146,6 +146,9 @@ class CaseOut(BaseModel):
     deadlines: list[DeadlineOut]
     allowed_events: list[EventName]
     interview_count: int = 0
+    testimony_documents: int = Field(
+        default=0, description="evidence and asylum-interview transcripts on file: read them before interviewing again"
+    )
 
 
 class CasePageOut(BaseModel):
