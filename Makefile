@@ -42,10 +42,17 @@ test: lint
 docs: install
 	$(BIN)/python -m app.workflow.docs > docs/workflow.md
 
-# Micro-benchmarks only so far; the HTTP load runs and docs/benchmarks.md are still to come (issue 7).
-bench: install-dev
-	$(BIN)/python bench/bench_workflow.py
-	$(BIN)/python bench/bench_audit_chain.py
+$(BIN)/.installed-bench: $(BIN)/.installed-dev pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $@
+
+# Benchmarks, not tests (`make test` never runs them): generates 100 000 cases in a throw-away PostgreSQL
+# database (NRM_BENCH_POSTGRES_URL), loads `nrm serve` and a bare baseline app with wrk, runs the
+# micro-benchmarks and writes docs/benchmarks.md. BENCH_ARGS="--cases 1000000" for the full scale.
+bench: $(BIN)/.installed-bench
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } \
+		|| { echo "wrk is missing and could not be installed: apt-get install wrk"; exit 1; }
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

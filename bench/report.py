@@ -1,0 +1,200 @@
+"""docs/benchmarks.md, written by `python -m bench` from the figures of the run."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bench.load import WrkResult
+from bench.micro import Timing
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    median: float
+    p95: float
+    p99: float
+    unit: str
+    throughput: str
+    ratio: float | None
+    p95_ratio: float | None
+    note: str = ""
+
+
+FINDINGS = """## Why the service is far from the baseline, and what would close the gap
+
+Profiled with `py-spy record` on the server under wrk (reading a case, 10 clients): almost all of a request's
+time is spent waiting on PostgreSQL round trips and on the GIL between them, not computing. One request makes
+about ten round trips where the baseline makes one: the bearer token's row joined with its user, the user's
+roles (a second SELECT), a COMMIT; then the case, the current panel (and its seats), the case's deadlines
+(a lazy load), the interview count, the testimony-document count, a COMMIT — and `pool_pre_ping` adds a ping
+at each of the two connection checkouts. A referral or an event adds the case key, the history row, the
+audit-head lock and entry, a flush, and then the same view queries. The list of overdue cases repeats the
+view's four queries for each of the 50 cases on the page (N+1). Encryption, the workflow decision and the
+audit MAC are each tens of microseconds (micro-benchmarks above): they are not the cost.
+
+What would meet the targets (not done in this change; each keeps behaviour identical):
+- one transaction and one connection checkout per request: resolve the principal inside the use-case's
+  session (or cache it per token for a few seconds), load roles with the user (`joined`), drop
+  `pool_pre_ping` for `pool_recycle`;
+- load a case with its deadlines and current panel in one statement (`selectinload`/`joinedload`) and fold
+  the interview and testimony counts into it as scalar subqueries; for lists, load panels and counts for the
+  whole page in one query each instead of per case;
+- more than one uvicorn worker only once the per-request round trips are down (two cores are shared with
+  PostgreSQL and wrk here);
+- audit verification from the database is bounded by building and JSON-decoding each row in Python (the
+  in-memory `verify_chain` alone is about five times faster): reading `details` as text and verifying in a
+  separate process per key range would be needed for 100 000 entries/s.
+"""
+
+
+def _f(value: float) -> str:
+    return f"{value:,.2f}" if value < 100 else f"{value:,.0f}"
+
+
+def _pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def _met(ok: bool) -> str:
+    return "**met**" if ok else "**not met**"
+
+
+def write_report(
+    path: Path,
+    *,
+    command: str,
+    started: datetime,
+    finished: datetime,
+    machine: dict[str, str],
+    gen: dict[str, Any],
+    rows: list[Row],
+    micros: list[Timing],
+    single: dict[str, list[float]],
+    rss: dict[str, float],
+    wrk: dict[str, WrkResult],
+    seconds: int,
+) -> None:
+    counts = gen["counts"]
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by the bench command itself (`bench/__main__.py`); do not edit by hand — run it again.",
+        "",
+        f"- **Reproduce:** `{command}` (from the repository root; needs PostgreSQL and `wrk`)",
+        f"- **Date:** {started:%Y-%m-%d %H:%M} UTC (run took {(finished - started).total_seconds() / 60:.1f} min)",
+        f"- **Machine:** {machine['cpus']} CPUs ({machine['cpu']}), {machine['memory']} memory, "
+        f"PostgreSQL {machine['postgresql']}, Python {machine['python']}, Linux {machine['kernel']}; "
+        "shared and noisy, so compare ratios measured in the same run rather than absolute times",
+        f"- **Data:** {gen['cases']:,} cases, {counts['deadlines']:,} deadlines, {counts['case_history']:,} history "
+        f"rows, {counts['audit_entries']:,} audit entries, {counts['panels']:,} panels, "
+        f"{counts['panel_seats']:,} panel seats, {counts['case_keys']:,} wrapped case keys",
+        f"- **Load:** wrk, 2 threads, 10 connections, {seconds} s per operation, against one uvicorn worker "
+        "(`nrm serve --workers 1`, the service's default logging and pool) and against the bare app "
+        "(`bench/baseline_app.py`, same uvicorn settings, same database, psycopg pool of 10)",
+        "",
+        "## Data generation",
+        "",
+        f"`bench/generate.py` ran the Alembic migrations, seeded the demo accounts, made the template cases through "
+        f"the real use-cases, then bulk-inserted {gen['rows']:,} rows (COPY) in {gen['bulk_seconds']:.1f} s: "
+        f"**{gen['rows_per_second']:,.0f} rows/s**, {gen['cases_per_second']:,.0f} cases/s "
+        f"({gen['total_seconds']:.1f} s in all). Each generated case has its own case key, its person and account "
+        "encrypted under it, and its audit entries chained with the key file's audit key (verified below).",
+        "",
+        "## HTTP, 10 concurrent clients",
+        "",
+        "| operation | median | p95 | p99 | throughput | throughput ratio | p95 ratio | note |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in rows:
+        ratio = "" if r.ratio is None else f"{r.ratio:.0%}"
+        p95_ratio = "" if r.p95_ratio is None else f"{r.p95_ratio:.2f} ×"
+        lines.append(
+            f"| {r.name} | {_f(r.median)} {r.unit} | {_f(r.p95)} {r.unit} | {_f(r.p99)} {r.unit} | {r.throughput} "
+            f"| {ratio} | {p95_ratio} | {r.note} |"
+        )
+    compliance, overdue = single["compliance"], single["overdue"]
+    lines += [
+        "",
+        "Single client, one request at a time (what an auditor or a coordinator waits for):",
+        "",
+        "| request | runs | median | p95 | max |",
+        "|---|---:|---:|---:|---:|",
+        f"| compliance report | {len(compliance)} | {_f(statistics.median(compliance))} ms | "
+        f"{_f(_pct(compliance, 95))} ms | {_f(max(compliance))} ms |",
+        f"| overdue list, first page | {len(overdue)} | {_f(statistics.median(overdue))} ms | "
+        f"{_f(_pct(overdue, 95))} ms | {_f(max(overdue))} ms |",
+        "",
+        f"Peak resident memory (VmHWM) after the load: service **{rss['service']:.0f} MiB**, "
+        f"bare app {rss['baseline']:.0f} MiB.",
+        "",
+        "## Micro-benchmarks",
+        "",
+        "One figure per batch of calls (timer overhead amortised); throughput from the best batch.",
+        "",
+        "| operation | median | p95 | p99 | throughput | note |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for t in micros:
+        lines.append(
+            f"| {t.name} | {_f(t.median)} µs | {_f(t.percentile(95))} µs | {_f(t.percentile(99))} µs | "
+            f"{t.rate:,.0f} /s | {t.note} |"
+        )
+    by_name = {t.name: t for t in micros}
+    decision = by_name["workflow decision (`decide`)"]
+    verify_db = by_name["audit verification, from the database"]
+    verify_mem = by_name["audit verification, in memory"]
+    referral, insert, read, select = wrk["referral"], wrk["insert"], wrk["read"], wrk["select"]
+    scale = f"{gen['cases']:,} cases"
+    targets = [
+        (
+            "creating referrals: throughput ≥ 50 % of the bare INSERT",
+            f"{referral.rate / insert.rate:.0%} ({referral.rate:,.0f} vs {insert.rate:,.0f} req/s)",
+            referral.rate >= 0.5 * insert.rate,
+        ),
+        (
+            "creating referrals: p95 ≤ 2 × the bare INSERT's p95",
+            f"{referral.p95_ms / insert.p95_ms:.2f} × ({_f(referral.p95_ms)} vs {_f(insert.p95_ms)} ms)",
+            referral.p95_ms <= 2 * insert.p95_ms,
+        ),
+        (
+            "reading a case: p95 ≤ 2 × the bare PK SELECT's p95",
+            f"{read.p95_ms / select.p95_ms:.2f} × ({_f(read.p95_ms)} vs {_f(select.p95_ms)} ms)",
+            read.p95_ms <= 2 * select.p95_ms,
+        ),
+        (
+            f"compliance report under 2 s (target at 1 000 000 cases; measured at {scale})",
+            f"median {_f(statistics.median(compliance))} ms",
+            # Met only when measured at the target's own scale: a smaller run proves nothing about a million.
+            gen["cases"] >= 1_000_000 and statistics.median(compliance) < 2000,
+        ),
+        (
+            f"overdue list's first page under 100 ms (measured at {scale})",
+            f"median {_f(statistics.median(overdue))} ms",
+            statistics.median(overdue) < 100,
+        ),
+        (
+            "audit verification ≥ 100 000 entries/s (from the database)",
+            f"{verify_db.rate:,.0f} /s (in memory {verify_mem.rate:,.0f} /s)",
+            verify_db.rate >= 100_000,
+        ),
+        ("a workflow decision under 100 µs", f"median {_f(decision.median)} µs", decision.median < 100),
+        ("server memory under 200 MB after the load", f"{rss['service']:.0f} MiB", rss["service"] * 1.048576 < 200),
+    ]
+    lines += [
+        "",
+        "## Targets (issue 7)",
+        "",
+        "| target | measured | |",
+        "|---|---|---|",
+        *[f"| {name} | {value} | {_met(ok)} |" for name, value, ok in targets],
+        "",
+        FINDINGS,
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines), encoding="utf-8")
