@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.db import transaction
+from app.db import read_only, transaction
 from app.models import AccessToken, LoginFailure, Organisation, User, UserRole
 from app.security.passwords import hash_password, password_problem, verify_password
 from app.security.permissions import ROLES, Principal
@@ -90,27 +90,38 @@ def principal_for_token(ctx: ServiceContext, token: str) -> Principal:
         claims = read_token(ctx.token_signing_key, token, now)
     except InvalidToken as error:
         raise Unauthenticated(str(error)) from None
-    with transaction(ctx.sessions) as session:
-        row = session.execute(
-            select(AccessToken, User)
+    # One statement (a row per role), in autocommit: this runs on every request.
+    with read_only(ctx.read_sessions) as session:
+        rows = session.execute(
+            select(
+                AccessToken.revoked_at,
+                AccessToken.expires_at,
+                User.id,
+                User.organisation_id,
+                User.is_active,
+                Organisation.sector,
+                UserRole.role,
+            )
             .join(User, User.id == AccessToken.user_id)
+            .join(Organisation, Organisation.id == User.organisation_id)
+            .outerjoin(UserRole, UserRole.user_id == User.id)
             .where(AccessToken.id == claims.token_id, AccessToken.user_id == claims.user_id)
-        ).first()
-        if row is None:
-            raise Unauthenticated("the token is not valid")
-        access, user = row
-        if access.revoked_at is not None:
-            raise Unauthenticated("the token was revoked at logout")
-        if access.expires_at <= now:
-            raise Unauthenticated("the token has expired")
-        if not user.is_active:
-            raise Unauthenticated("the account is disabled")
-        return Principal(
-            user_id=user.id,
-            organisation_id=user.organisation_id,
-            sector=user.organisation.sector,
-            roles=frozenset(user.roles),
-        )
+        ).all()
+    if not rows:
+        raise Unauthenticated("the token is not valid")
+    revoked_at, expires_at, user_id, organisation_id, is_active, sector, _ = rows[0]
+    if revoked_at is not None:
+        raise Unauthenticated("the token was revoked at logout")
+    if expires_at <= now:
+        raise Unauthenticated("the token has expired")
+    if not is_active:
+        raise Unauthenticated("the account is disabled")
+    return Principal(
+        user_id=user_id,
+        organisation_id=organisation_id,
+        sector=sector,
+        roles=frozenset(row.role for row in rows if row.role is not None),
+    )
 
 
 def log_out(ctx: ServiceContext, token: str) -> None:

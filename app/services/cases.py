@@ -18,9 +18,9 @@ from typing import Any
 
 from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
-from app.db import transaction
+from app.db import read_only, transaction
 from app.models import (
     Case,
     CaseHistory,
@@ -290,7 +290,7 @@ def snapshot_of(case: Case, panel: Panel | None) -> CaseSnapshot:
 
 
 def load_visible_case(session: Session, principal: Principal, case_id: uuid.UUID, *, for_update: bool) -> Case:
-    query = select(Case).where(Case.id == case_id, visible_cases(principal))
+    query = select(Case).options(selectinload(Case.deadlines)).where(Case.id == case_id, visible_cases(principal))
     if for_update:
         query = query.with_for_update(of=Case)
     case = session.scalar(query)
@@ -299,9 +299,50 @@ def load_visible_case(session: Session, principal: Principal, case_id: uuid.UUID
     return case
 
 
-def _view(session: Session, ctx: ServiceContext, case: Case, principal: Principal | None) -> CaseView:
+# Readable statements already on file: the case shows how many, so a panel sees what the person already told
+# before asking for another interview.
+TESTIMONY_KINDS = ("evidence", "asylum_interview")
+
+
+@dataclass(frozen=True)
+class _ViewExtras:
+    """What a case view needs beyond the case row and its deadlines."""
+
+    panel: Panel | None = None
+    interviews: int = 0
+    testimony: int = 0
+
+
+def _view_extras(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, _ViewExtras]:
+    """Panels and counts for a whole page of cases in two statements, not a few per case."""
+    if not case_ids:
+        return {}
+    panels: dict[uuid.UUID, Panel] = {}
+    open_panels = session.scalars(
+        select(Panel)
+        .options(selectinload(Panel.members))
+        .where(Panel.case_id.in_(case_ids), Panel.dissolved_at.is_(None))
+        .order_by(Panel.convened_at)
+    )
+    for panel in open_panels:
+        panels[panel.case_id] = panel  # the latest open one wins, as in `current_panel`
+    interviews = select(func.count()).where(Interview.case_id == Case.id).scalar_subquery()
+    testimony = (
+        select(func.count())
+        .where(Document.case_id == Case.id, Document.kind.in_(TESTIMONY_KINDS), Document.content.is_not(None))
+        .scalar_subquery()
+    )
+    counts = session.execute(select(Case.id, interviews, testimony).where(Case.id.in_(case_ids))).all()
+    return {case_id: _ViewExtras(panels.get(case_id), int(n), int(t)) for case_id, n, t in counts}
+
+
+def _view(
+    session: Session, ctx: ServiceContext, case: Case, principal: Principal | None, extras: _ViewExtras | None = None
+) -> CaseView:
     now = ctx.clock.now()
-    panel = current_panel(session, case.id)
+    if extras is None:
+        extras = _view_extras(session, [case.id])[case.id]
+    panel = extras.panel
     snapshot = snapshot_of(case, panel)
     events = (
         [] if principal is None else [e.value for e in allowed_events(snapshot, actor_of(principal), now, ctx.policy)]
@@ -340,13 +381,13 @@ def _view(session: Session, ctx: ServiceContext, case: Case, principal: Principa
             for d in snapshot.deadlines
         ],
         allowed_events=events,
-        interview_count=interview_count(session, case.id),
-        testimony_documents=testimony_documents(session, case.id),
+        interview_count=extras.interviews,
+        testimony_documents=extras.testimony,
     )
 
 
 def get_case(ctx: ServiceContext, principal: Principal, case_id: uuid.UUID) -> CaseView:
-    with transaction(ctx.sessions) as session:
+    with read_only(ctx.read_sessions) as session:
         return _view(session, ctx, load_visible_case(session, principal, case_id, for_update=False), principal)
 
 
@@ -402,11 +443,12 @@ def list_cases(
         created, last_id = _decode_cursor(cursor)
         query = query.where((Case.created_at < created) | and_(Case.created_at == created, Case.id < last_id))
     query = query.order_by(Case.created_at.desc(), Case.id.desc()).limit(limit + 1)
-    with transaction(ctx.sessions) as session:
-        cases = list(session.scalars(query))
+    with read_only(ctx.read_sessions) as session:
+        cases = list(session.scalars(query.options(selectinload(Case.deadlines))))
         page, more = cases[:limit], len(cases) > limit
+        extras = _view_extras(session, [case.id for case in page])
         return CasePage(
-            items=[_view(session, ctx, case, principal) for case in page],
+            items=[_view(session, ctx, case, principal, extras[case.id]) for case in page],
             next_cursor=_encode_cursor(page[-1]) if more and page else None,
         )
 
@@ -580,12 +622,10 @@ def _facts(decision: Decision) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in decision.facts.items()}
 
 
-def _write_history_and_audit(
+def _write_history(
     session: Session,
-    ctx: ServiceContext,
     case: Case,
     decision: Decision,
-    actor: audit.AuditActor,
     actor_ids: tuple[uuid.UUID | None, uuid.UUID | None],
     cipher: CaseCipher | None,
     texts: dict[str, str],
@@ -606,6 +646,12 @@ def _write_history_and_audit(
             text_blob=cipher.seal_json("history_text", texts) if texts and cipher is not None else None,
         )
     )
+
+
+def append_decision_audit(
+    session: Session, ctx: ServiceContext, case: Case, decision: Decision, actor: audit.AuditActor, now: datetime
+) -> None:
+    """The decision's audit entry. Called last in a use-case: it takes the chain's lock, held until commit."""
     audit.append(
         session,
         ctx.keyring,
@@ -613,7 +659,7 @@ def _write_history_and_audit(
         actor=actor,
         action=f"case.{decision.event.value}",
         case_id=str(case.id),
-        details={**facts, "version": case.version},
+        details={**_facts(decision), "version": case.version},
     )
 
 
@@ -704,19 +750,9 @@ def refer(
             session.add(case)
             texts: dict[str, str] = {}
             _apply(session, case, decision, cipher, now, texts)
-            _write_history_and_audit(
-                session,
-                ctx,
-                case,
-                decision,
-                audit_actor_of(principal),
-                (principal.user_id, principal.organisation_id),
-                cipher,
-                texts,
-                now,
-            )
-            session.flush()
-            body = render(_view(session, ctx, case, principal))
+            _write_history(session, case, decision, (principal.user_id, principal.organisation_id), cipher, texts, now)
+            # A new case has no panel, interview or document yet: its view needs no query.
+            body = render(_view(session, ctx, case, principal, _ViewExtras()))
             if idempotency_key is not None:
                 session.add(
                     IdempotencyRecord(
@@ -729,6 +765,7 @@ def refer(
                         created_at=now,
                     )
                 )
+            append_decision_audit(session, ctx, case, decision, audit_actor_of(principal), now)
             return ReferralResult(body, False)
     except IntegrityError:
         # A concurrent request with the same key won the race: answer as a retry would be answered.
@@ -840,17 +877,11 @@ def send_event(
                 decision = replace(decision, allowed_events=tuple(allowed_events(snapshot, actor, now, ctx.policy)))
             _raise_refusal(decision)
         assert isinstance(decision, Decision)
-        commit_decision(
-            session,
-            ctx,
-            case,
-            decision,
-            audit_actor_of(principal),
-            (principal.user_id, principal.organisation_id),
-            now,
-        )
+        apply_decision(session, ctx, case, decision, (principal.user_id, principal.organisation_id), now)
         session.flush()
-        return _view(session, ctx, case, principal)
+        view = _view(session, ctx, case, principal)
+        append_decision_audit(session, ctx, case, decision, audit_actor_of(principal), now)
+        return view
 
 
 def commit_decision(
@@ -862,12 +893,25 @@ def commit_decision(
     actor_ids: tuple[uuid.UUID | None, uuid.UUID | None],
     now: datetime,
 ) -> None:
+    apply_decision(session, ctx, case, decision, actor_ids, now)
+    append_decision_audit(session, ctx, case, decision, actor, now)
+
+
+def apply_decision(
+    session: Session,
+    ctx: ServiceContext,
+    case: Case,
+    decision: Decision,
+    actor_ids: tuple[uuid.UUID | None, uuid.UUID | None],
+    now: datetime,
+) -> None:
+    """State, deadlines, panel, encrypted texts, version and history row; the audit entry is appended apart."""
     cipher = cipher_unless_erased(session, ctx.keyring, case.id, case.erased_at is not None)
     texts: dict[str, str] = {}
     _apply(session, case, decision, cipher, now, texts)
     case.version += 1
     case.updated_at = now
-    _write_history_and_audit(session, ctx, case, decision, actor, actor_ids, cipher, texts, now)
+    _write_history(session, case, decision, actor_ids, cipher, texts, now)
 
 
 # --- personal data -----------------------------------------------------------------------------------------
@@ -884,26 +928,6 @@ def has_need_to_know(session: Session, principal: Principal, case: Case) -> bool
     panel = current_panel(session, case.id)
     members = {seat.user_id for seat in panel.members} if panel is not None else set()
     return may_read_personal_data(principal, case, members)
-
-
-def interview_count(session: Session, case_id: uuid.UUID) -> int:
-    return int(session.scalar(select(func.count()).select_from(Interview).where(Interview.case_id == case_id)) or 0)
-
-
-TESTIMONY_KINDS = ("evidence", "asylum_interview")
-
-
-def testimony_documents(session: Session, case_id: uuid.UUID) -> int:
-    """Readable statements already on file (evidence, an asylum interview transcript): shown on the case so a
-    panel sees what the person already told before asking for another interview."""
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(Document)
-            .where(Document.case_id == case_id, Document.kind.in_(TESTIMONY_KINDS), Document.content.is_not(None))
-        )
-        or 0
-    )
 
 
 def read_identity(ctx: ServiceContext, principal: Principal, case_id: uuid.UUID, purpose: str) -> Identity:
@@ -1044,6 +1068,7 @@ def assign_caseworker(
     now = ctx.clock.now()
     with transaction(ctx.sessions) as session:
         case = load_visible_case(session, principal, case_id, for_update=True)
+        version_before = case.version
         user = session.get(User, caseworker_id)
         if user is None or not user.is_active or "caseworker" not in user.roles:
             raise InvalidInput(
@@ -1067,6 +1092,9 @@ def assign_caseworker(
                     text_blob=None,
                 )
             )
+        session.flush()
+        view = _view(session, ctx, case, principal)
+        if view.version != version_before:
             audit.append(
                 session,
                 ctx.keyring,
@@ -1076,5 +1104,4 @@ def assign_caseworker(
                 case_id=str(case.id),
                 details={"caseworker_id": str(user.id)},
             )
-        session.flush()
-        return _view(session, ctx, case, principal)
+        return view

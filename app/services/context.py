@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.clock import Clock
 from app.config import Settings
-from app.db import make_engine, make_session_factory
+from app.db import make_engine, make_read_session_factory, make_session_factory
 from app.security.keyfile import KeyRing, ensure_key_file, load_key_file
 from app.workflow import Policy, load_policy
 
@@ -31,6 +31,7 @@ class ServiceContext:
     clock: Clock
     engine: Engine
     sessions: sessionmaker[Session]
+    read_sessions: sessionmaker[Session]
     policy: Policy
     _keyring: KeyRing
     _keyring_mtime: float
@@ -45,6 +46,7 @@ class ServiceContext:
             clock=clock,
             engine=engine,
             sessions=make_session_factory(engine),
+            read_sessions=make_read_session_factory(engine),
             policy=load_policy(settings.policy),
             _keyring=keyring,
             _keyring_mtime=_mtime(settings.key_file),
