@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from typing import Annotated, Any, BinaryIO, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 
 from app.api.deps import Context, authorize
-from app.api.problems import problem
 from app.api.schemas.support import (
     DocumentOut,
     InterviewIn,
@@ -165,23 +164,3 @@ def record_interview(ctx: Context, principal: Interviewer, case_id: uuid.UUID, b
 @router.get("/cases/{case_id}/interviews", response_model=list[InterviewOut], summary="Interviews already held")
 def list_interviews(ctx: Context, principal: CaseReader, case_id: uuid.UUID) -> list[InterviewOut]:
     return [InterviewOut.model_validate(v) for v in support.list_interviews(ctx, principal, case_id)]
-
-
-# Multipart framing around the file (boundaries, headers, the `kind` field) stays well under this.
-MULTIPART_OVERHEAD_BYTES = 64 * 1024
-
-
-async def refuse_oversized_uploads(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    """Refuse a document upload whose declared length is over the limit before its body is read.
-
-    FastAPI reads a multipart body before the route runs, so without this a client could make the server
-    receive (and spool to disk) any amount before the service's own streaming check says 413. A body sent
-    without a length is still caught by that check.
-    """
-    if request.method == "POST" and request.url.path.endswith("/documents"):
-        declared = request.headers.get("content-length", "")
-        limit = request.app.state.context.settings.max_document_bytes + MULTIPART_OVERHEAD_BYTES
-        if declared.isdigit() and int(declared) > limit:
-            maximum = limit - MULTIPART_OVERHEAD_BYTES
-            return problem(413, f"the upload declares {declared} bytes; a document may hold at most {maximum} bytes")
-    return await call_next(request)
