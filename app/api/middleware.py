@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from typing import Any
 
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.problems import problem
@@ -28,6 +28,19 @@ def _header(scope: Scope, name: bytes) -> str:
         if key == name:
             return bytes(value).decode("latin-1")
     return ""
+
+
+def _route_template(scope: Scope) -> str:
+    """The matched route's template (`/api/v1/cases/{case_id}`): read back from the scope when the router left
+    it there, else looked up again (some server and middleware stacks hand the router a copy of the scope)."""
+    matched = scope.get("route")
+    if matched is not None:
+        return str(getattr(matched, "path", "unmatched"))
+    for route in getattr(scope.get("app"), "routes", ()):
+        match, _ = route.matches(scope)
+        if match is Match.FULL:
+            return str(getattr(route, "path", "unmatched"))
+    return "unmatched"
 
 
 def _looks_like_request_id(value: str) -> bool:
@@ -70,13 +83,12 @@ class RequestContext:
                 )(scope, receive, send)
             status = 500
         finally:
-            route: Any = scope.get("route")
             logger.info(
                 "request",
                 extra={
                     "method": scope.get("method"),
                     # The route template, never the concrete URL: query strings can hold a stated purpose.
-                    "route": getattr(route, "path", "unmatched"),
+                    "route": _route_template(scope),
                     "status": status,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                 },

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 
 from app.clock import FrozenClock
@@ -160,3 +162,18 @@ def test_an_unexpected_error_is_a_500_problem_without_a_trace(client: TestClient
     assert "secret detail" not in response.text
     assert response.headers["X-Request-ID"]
     assert body["status"] == 500
+
+
+def test_the_access_log_names_the_route_template_never_the_url(
+    world: World, client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    admin = world.account("admin1", ["admin"], "Operator", "coordination")
+    caplog.set_level(logging.INFO, logger="app.http")
+    user_id = admin.user_id
+    client.post(f"/api/v1/users/{user_id}/disable?note=private-text", headers=admin.headers)
+    client.get("/api/v1/no-such-thing")
+    lines = [r for r in caplog.records if r.name == "app.http" and r.getMessage() == "request"]
+    routes = [getattr(r, "route", None) for r in lines]
+    assert "/api/v1/users/{user_id}/disable" in routes and "unmatched" in routes
+    logged = " ".join(str(r.__dict__) for r in lines)
+    assert str(user_id) not in logged and "private-text" not in logged
