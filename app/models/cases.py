@@ -20,6 +20,8 @@ class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (
         Index("ix_cases_state_created", "state", "created_at"),
+        # Lists are newest first with a (created_at, id) cursor: this index serves every page in order.
+        Index("ix_cases_created_id", "created_at", "id"),
         Index("ix_cases_organisation_created", "referring_organisation_id", "created_at"),
     )
 

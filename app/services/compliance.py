@@ -67,6 +67,13 @@ def _group_column(group_by: GroupBy) -> QueryableAttribute[Any]:
     return Case.referring_sector
 
 
+def _deadlines_for(group_by: GroupBy) -> Any:
+    """Deadlines, joined to their cases only when the grouping needs the case (organisation, sector)."""
+    if group_by == "kind":
+        return Deadline.__table__
+    return Deadline.__table__.join(Case.__table__, Case.id == Deadline.case_id)
+
+
 def _period(query: Select[Any], start: datetime | None, end: datetime | None) -> Select[Any]:
     if start is not None:
         query = query.where(Deadline.opened_at >= start)
@@ -107,8 +114,7 @@ def compliance(
             count_if(Deadline.cancelled_at.is_not(None)).label("cancelled"),
             func.coalesce(func.sum(cast(paused_days, Float)), 0.0).label("paused_days"),
         )
-        .select_from(Deadline)
-        .join(Case, Case.id == Deadline.case_id)
+        .select_from(_deadlines_for(group_by))
         .where(Deadline.is_duty.is_(True))
         .group_by(group),
         start,
@@ -144,9 +150,29 @@ def compliance(
 def _days_to_meet_percentiles(
     session: Any, group_by: GroupBy, start: datetime | None, end: datetime | None
 ) -> dict[str, tuple[float | None, float | None]]:
-    """Median and 90th percentile by nearest rank, with window functions both databases have."""
+    """Median and 90th percentile by nearest rank: the value at position ceil(p * n) once sorted.
+
+    PostgreSQL's `percentile_disc` computes exactly that as one aggregate; SQLite has no ordered-set aggregates,
+    so there the same ranks are picked with window functions. The tests check both give the same figures."""
     group = _group_column(group_by).label("grp")
-    days = (days_between(Deadline.opened_at, Deadline.met_at) - Deadline.paused_seconds / 86400.0).label("days")
+    days_expression = days_between(Deadline.opened_at, Deadline.met_at) - Deadline.paused_seconds / 86400.0
+    if session.get_bind().dialect.name == "postgresql":
+        rows = session.execute(
+            _period(
+                select(
+                    group,
+                    func.percentile_disc(0.5).within_group(days_expression),
+                    func.percentile_disc(0.9).within_group(days_expression),
+                )
+                .select_from(_deadlines_for(group_by))
+                .where(Deadline.is_duty.is_(True), Deadline.met_at.is_not(None))
+                .group_by(group),
+                start,
+                end,
+            )
+        ).all()
+        return {str(g): (round(float(median), 3), round(float(p90), 3)) for g, median, p90 in rows}
+    days = days_expression.label("days")
     ranked = _period(
         select(
             group,
@@ -154,8 +180,7 @@ def _days_to_meet_percentiles(
             func.row_number().over(partition_by=group, order_by=days).label("position"),
             func.count().over(partition_by=group).label("n"),
         )
-        .select_from(Deadline)
-        .join(Case, Case.id == Deadline.case_id)
+        .select_from(_deadlines_for(group_by))
         .where(Deadline.is_duty.is_(True), Deadline.met_at.is_not(None)),
         start,
         end,
