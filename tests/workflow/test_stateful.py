@@ -255,7 +255,7 @@ class CaseMachine(RuleBasedStateMachine):
         # The same inputs always give the same answer, even from a copied snapshot.
         assert decide(copy.deepcopy(before), actor, request, self.now, policy) == result
         if isinstance(result, Refusal):
-            if event is E.withdraw_consent and before.is_child and result.kind == "guard":
+            if event is E.withdraw_consent and before.is_child and result.kind in ("held_back", "invalid"):
                 assert result.code == "child_cannot_withdraw"
             return
         if event is E.withdraw_consent:
