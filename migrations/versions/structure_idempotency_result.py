@@ -22,13 +22,17 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("idempotency_records", schema=None) as batch_op:
-        batch_op.alter_column("response_body", new_column_name="result", existing_type=sa.JSON(), existing_nullable=False)
+        batch_op.alter_column(
+            "response_body", new_column_name="result", existing_type=sa.JSON(), existing_nullable=False
+        )
         batch_op.drop_column("status_code")
 
 
 def downgrade() -> None:
     with op.batch_alter_table("idempotency_records", schema=None) as batch_op:
         batch_op.add_column(sa.Column("status_code", sa.Integer(), nullable=False, server_default="201"))
-        batch_op.alter_column("result", new_column_name="response_body", existing_type=sa.JSON(), existing_nullable=False)
+        batch_op.alter_column(
+            "result", new_column_name="response_body", existing_type=sa.JSON(), existing_nullable=False
+        )
     with op.batch_alter_table("idempotency_records", schema=None) as batch_op:
         batch_op.alter_column("status_code", server_default=None, existing_type=sa.Integer(), existing_nullable=False)
