@@ -46,7 +46,7 @@ def log_in(ctx: ServiceContext, username: str, password: str, client_address: st
     now = ctx.clock.now()
     window_start = now - timedelta(minutes=ctx.settings.login_failure_window_minutes)
     account_key = _account_key(username)
-    with transaction(ctx.sessions) as session:
+    with read_only(ctx.read_sessions) as session:
         failures_for_account = session.scalar(
             select(func.count())
             .select_from(LoginFailure)

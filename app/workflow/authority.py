@@ -19,9 +19,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from app.workflow.model import Actor, CaseSnapshot
 from app.workflow.states import Role
+
+if TYPE_CHECKING:  # the panel rules read this module, and the case records hold panels
+    from app.workflow.model import Actor, CaseSnapshot
 
 # --------------------------------------------------------------------------------------- route permissions
 

@@ -36,7 +36,6 @@ from app.workflow import (
     Decision,
     PanelMember,
     PanelSnapshot,
-    Role,
     Sector,
     State,
     Vote,
@@ -141,7 +140,6 @@ def _member(seat: PanelSeat) -> PanelMember:
         user_id=str(seat.user_id),
         organisation_id=str(seat.organisation_id),
         sector=Sector(seat.sector),
-        roles=frozenset({Role.panel_member}),
     )
 
 
