@@ -30,10 +30,9 @@ from app.db import read_only, transaction
 from app.models import Case, Document
 from app.security.envelope import ChunkedEncryptor, decrypt_chunks
 from app.security.permissions import Principal
-from app.services import audit
 from app.services.case_access import case_ties
 from app.services.case_keys import open_case_key
-from app.services.cases.core import audit_actor_of, load_visible_case, require_need_to_know
+from app.services.cases.core import append_audit, load_visible_case, require_need_to_know
 from app.services.context import ServiceContext
 from app.services.errors import (
     Conflict,
@@ -149,19 +148,19 @@ def upload(
                 content=b"".join(sealed),
             )
         )
-        audit.append(
+        append_audit(
             session,
-            ctx.keyring,
-            time=now,
-            actor=audit_actor_of(principal),
-            action="document.uploaded",
-            case_id=str(case.id),
+            ctx,
+            principal,
+            "document.uploaded",
             details={
                 "document_id": str(document_id),
                 "kind": document_kind.value,
                 "size": size,
                 "content_type": content_type,
             },
+            now=now,
+            case=case,
         )
         return DocumentView(document_id, document_kind, size, content_type, now)
 
@@ -192,13 +191,13 @@ def read_document(
         if row.content is None:
             raise Gone("the document has been erased")
         data = b"".join(decrypt_chunks(cipher.key, str(case.id), str(row.id), row.content))
-        audit.append(
+        append_audit(
             session,
-            ctx.keyring,
-            time=now,
-            actor=audit_actor_of(principal),
-            action="document.read",
-            case_id=str(case.id),
+            ctx,
+            principal,
+            "document.read",
             details={"document_id": str(row.id), "kind": row.kind, "purpose": purpose},
+            now=now,
+            case=case,
         )
         return DocumentContent(row.content_type, data)

@@ -33,11 +33,10 @@ from app.security.envelope import (
 )
 from app.security.keyfile import KeyRing
 from app.security.permissions import Permission, Principal
-from app.services import audit
 from app.services.case_access import may_read_provider_contact
 from app.services.case_keys import CaseCipher, seal_text_or_none
 from app.services.cases.core import (
-    audit_actor_of,
+    append_audit,
     cipher_of,
     has_need_to_know,
     load_visible_case,
@@ -119,14 +118,14 @@ def record_need(
             created_at=now,
         )
         session.add(row)
-        audit.append(
+        append_audit(
             session,
-            ctx.keyring,
-            time=now,
-            actor=audit_actor_of(principal),
-            action="need.recorded",
-            case_id=str(case.id),
+            ctx,
+            principal,
+            "need.recorded",
             details={"need_id": str(row.id), "kind": need_kind.value, "urgency": need_urgency.value},
+            now=now,
+            case=case,
         )
         return _need_view(row, cipher)
 
@@ -192,13 +191,13 @@ def create_provider(
                 created_at=now,
             )
         )
-        audit.append(
+        append_audit(
             session,
-            ctx.keyring,
-            time=now,
-            actor=audit_actor_of(principal),
-            action="provider.created",
+            ctx,
+            principal,
+            "provider.created",
             details={"provider_id": str(provider_id), "kind": provider_kind.value},
+            now=now,
         )
     return ProviderView(provider_id, name, provider_kind, address, phone)
 
@@ -224,13 +223,13 @@ def get_provider(ctx: ServiceContext, principal: Principal, provider_id: uuid.UU
         key, ad = _provider_key(ctx.keyring, row), _provider_ad(row.id)
         address = decrypt_field(key, ad, "address", row.address_blob).decode("utf-8")
         phone = decrypt_field(key, ad, "phone", row.phone_blob).decode("utf-8") if row.phone_blob else None
-        audit.append(
+        append_audit(
             session,
-            ctx.keyring,
-            time=now,
-            actor=audit_actor_of(principal),
-            action="provider.contact_read",
+            ctx,
+            principal,
+            "provider.contact_read",
             details={"provider_id": str(row.id)},
+            now=now,
         )
         return ProviderView(row.id, row.name, ProviderKind(row.kind), address, phone)
 
@@ -318,19 +317,19 @@ def refer_to_service(
             updated_at=now,
         )
         session.add(row)
-        audit.append(
+        append_audit(
             session,
-            ctx.keyring,
-            time=now,
-            actor=audit_actor_of(principal),
-            action="service.requested",
-            case_id=str(case.id),
+            ctx,
+            principal,
+            "service.requested",
             details={
                 "service_id": str(row.id),
                 "need_kind": need.kind,
                 "provider_id": str(provider_id),
                 "due_at": deadline.due_at.isoformat(),
             },
+            now=now,
+            case=case,
         )
         return _service_view(row, need, deadline)
 
@@ -362,14 +361,14 @@ def set_service_status(
         row.status, row.updated_at = new_status.value, now
         if note:
             row.note_blob = seal_text_or_none(cipher_of(session, ctx, case), "service_note", note)
-        audit.append(
+        append_audit(
             session,
-            ctx.keyring,
-            time=now,
-            actor=audit_actor_of(principal),
-            action=f"service.{new_status.value}",
-            case_id=str(case.id),
+            ctx,
+            principal,
+            f"service.{new_status.value}",
             details={"service_id": str(row.id), "need_kind": need.kind, "deadline_met": met},
+            now=now,
+            case=case,
         )
         return _service_view(row, need, deadline)
 
@@ -425,14 +424,14 @@ def record_interview(
             created_at=now,
         )
         session.add(row)
-        audit.append(
+        append_audit(
             session,
-            ctx.keyring,
-            time=now,
-            actor=audit_actor_of(principal),
-            action="interview.recorded",
-            case_id=str(case.id),
+            ctx,
+            principal,
+            "interview.recorded",
             details={"interview_id": str(row.id), "interviewer_organisation_id": str(interviewer_organisation_id)},
+            now=now,
+            case=case,
         )
         return InterviewView(row.id, interviewer_organisation_id, held_at, purpose, now)
 

@@ -247,13 +247,26 @@ PRELIMINARY_DECISION = EventRule(
 # ------------------------------------------------------------------------------- request_reconsideration
 
 
-def _pre_request_reconsideration(ctx: Context) -> Refusal | None:
-    if ctx.case.reconsideration_done:
-        return held_back("reconsideration_used", "a reconsideration was already held", ctx.state)
-    window = find_unclosed(ctx.case.deadlines, K.reconsideration_window)
-    if window is None or ctx.now >= window.due_at:
-        return held_back("window_closed", "the reconsideration window is closed", ctx.state)
-    return None
+def _within_window(kind: DeadlineKind, what: str, used: Refusal) -> Guard:
+    """A request the person may make once, while its window runs: `used` says it was made already."""
+
+    def guard(ctx: Context) -> Refusal | None:
+        done = ctx.case.reconsideration_done if kind is K.reconsideration_window else ctx.case.review_done
+        if done:
+            return replace(used, state=ctx.state)
+        window = find_unclosed(ctx.case.deadlines, kind)
+        if window is None or ctx.now >= window.due_at:
+            return held_back("window_closed", f"the {what} window is closed", ctx.state)
+        return None
+
+    return guard
+
+
+_pre_request_reconsideration = _within_window(
+    K.reconsideration_window,
+    "reconsideration",
+    held_back("reconsideration_used", "a reconsideration was already held", None),
+)
 
 
 def _request_reconsideration(ctx: Context) -> Step | Refusal:
@@ -516,13 +529,11 @@ FORMAL_DECISION = EventRule(
 )
 
 
-def _pre_request_review(ctx: Context) -> Refusal | None:
-    if ctx.case.review_done:
-        return held_back("review_used", "the review decision is final: no second review", ctx.state)
-    window = find_unclosed(ctx.case.deadlines, K.review_window)
-    if window is None or ctx.now >= window.due_at:
-        return held_back("window_closed", "the review window is closed", ctx.state)
-    return None
+_pre_request_review = _within_window(
+    K.review_window,
+    "review",
+    held_back("review_used", "the review decision is final: no second review", None),
+)
 
 
 def _request_review(ctx: Context) -> Step | Refusal:

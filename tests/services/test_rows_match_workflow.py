@@ -41,21 +41,10 @@ from app.workflow import (
     new_case,
 )
 from tests.factories import World, referral_input
+from tests.workflow.helpers import FORWARD
 
 E = EventName
 SENT: set[EventName] = set()
-# Events that move a case along the identification path; the walk favours them.
-FORWARD = {
-    E.assign_assessor,
-    E.preliminary_decision,
-    E.request_reconsideration,
-    E.convene_panel,
-    E.cast_vote,
-    E.formal_decision,
-    E.request_review,
-    E.review_decision,
-    E.report_found,
-}
 DELAYS = [timedelta(0), timedelta(hours=1), timedelta(days=1), timedelta(days=4), timedelta(days=33)]
 
 

@@ -8,8 +8,7 @@ from datetime import datetime
 from app.db import transaction
 from app.models import CaseHistory, User
 from app.security.permissions import Permission, Principal
-from app.services import audit
-from app.services.cases.core import audit_actor_of, load_visible_case
+from app.services.cases.core import append_audit, load_visible_case
 from app.services.cases.views import CaseView, case_view
 from app.services.context import ServiceContext
 from app.services.errors import FieldProblem, Forbidden, InvalidInput
@@ -38,14 +37,14 @@ def assign_caseworker(
         session.flush()
         view = case_view(session, ctx, case, principal)
         if view.version != version_before:
-            audit.append(
+            append_audit(
                 session,
-                ctx.keyring,
-                time=now,
-                actor=audit_actor_of(principal),
-                action="case.assign_caseworker",
-                case_id=str(case.id),
+                ctx,
+                principal,
+                "case.assign_caseworker",
                 details={"caseworker_id": str(user.id)},
+                now=now,
+                case=case,
             )
         return view
 

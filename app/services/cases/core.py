@@ -39,31 +39,9 @@ from app.workflow import (
     Sector,
     State,
     Vote,
+    model,
 )
 from app.workflow.authority import reads_personal_data
-from app.workflow.model import (
-    CancelDeadline,
-    ConvenePanel,
-    DissolvePanel,
-    MarkReconsiderationDone,
-    MarkReviewDone,
-    MeetDeadline,
-    OpenDeadline,
-    PauseDeadline,
-    RecordConflict,
-    RecordNote,
-    RecordOutcome,
-    RecordPreviousAssessor,
-    RecordVote,
-    ResumeDeadline,
-    SetAgeAssessed,
-    SetAssessor,
-    SetChild,
-    SetClosure,
-    SetConsent,
-    SetEarlyDecisionRequested,
-    SetStateBeforeSuspension,
-)
 from app.workflow.states import RIGHT_KINDS, TERMINAL_STATES
 
 #: Who acted, as the history row records it: (user id, organisation id), or (None, None) for the system.
@@ -264,7 +242,7 @@ def _apply_effects(
     panel = current_panel(session, case.id)
     for effect in decision.effects:
         match effect:
-            case OpenDeadline(kind, opened_at, due_at):
+            case model.OpenDeadline(kind, opened_at, due_at):
                 case.deadlines.append(
                     Deadline(
                         id=uuid.uuid4(),
@@ -275,25 +253,25 @@ def _apply_effects(
                         paused_seconds=0,
                     )
                 )
-            case MeetDeadline(kind, at):
+            case model.MeetDeadline(kind, at):
                 _unclosed(case, kind).met_at = at
-            case CancelDeadline(kind, at):
+            case model.CancelDeadline(kind, at):
                 # A cancelled duty is no longer paused either (as `app/workflow/apply.py` has it).
                 row = _unclosed(case, kind)
                 row.cancelled_at, row.paused_at, row.remaining_seconds = at, None, None
-            case PauseDeadline(kind, at, remaining):
+            case model.PauseDeadline(kind, at, remaining):
                 row = _unclosed(case, kind)
                 row.paused_at, row.remaining_seconds = at, int(remaining.total_seconds())
-            case ResumeDeadline(kind, at, new_due_at):
+            case model.ResumeDeadline(kind, at, new_due_at):
                 row = _unclosed(case, kind)
                 assert row.paused_at is not None
                 row.paused_seconds += int((at - row.paused_at).total_seconds())
                 row.due_at, row.paused_at, row.remaining_seconds = new_due_at, None, None
-            case SetAssessor(assessor_id):
+            case model.SetAssessor(assessor_id):
                 case.assessor_id = uuid.UUID(assessor_id) if assessor_id else None
-            case RecordPreviousAssessor(assessor_id):
+            case model.RecordPreviousAssessor(assessor_id):
                 case.previous_assessor_ids = sorted({*case.previous_assessor_ids, assessor_id})
-            case ConvenePanel(members, is_review):
+            case model.ConvenePanel(members, is_review):
                 if panel is not None:
                     panel.dissolved_at = now
                 panel = Panel(id=uuid.uuid4(), case_id=case.id, is_review=is_review, convened_at=now)
@@ -308,45 +286,45 @@ def _apply_effects(
                 session.add(panel)
                 if not is_review:
                     case.first_panel_member_ids = sorted({*case.first_panel_member_ids, *(m.user_id for m in members)})
-            case DissolvePanel(at):
+            case model.DissolvePanel(at):
                 if panel is not None:
                     panel.dissolved_at = at
-            case RecordConflict(user_id, reason):
+            case model.RecordConflict(user_id, reason):
                 seat = _seat(panel, user_id)
                 seat.conflict_declared_at = now
                 seat.text_blob = seal_text_or_none(cipher, "panel_conflict", reason)
-            case RecordVote(user_id, vote, rationale):
+            case model.RecordVote(user_id, vote, rationale):
                 seat = _seat(panel, user_id)
                 seat.vote, seat.voted_at = vote.value, now
                 seat.text_blob = seal_text_or_none(cipher, "panel_rationale", rationale)
-            case SetEarlyDecisionRequested():
+            case model.SetEarlyDecisionRequested():
                 case.early_decision_requested = True
-            case SetChild(is_child):
+            case model.SetChild(is_child):
                 case.is_child = is_child
-            case SetAgeAssessed(outcome):
+            case model.SetAgeAssessed(outcome):
                 case.age_assessed, case.age_disputed = outcome.value, False
-            case SetConsent(given):
+            case model.SetConsent(given):
                 case.consent_given = given
-            case RecordOutcome(stage, outcome, reasons):
+            case model.RecordOutcome(stage, outcome, reasons):
                 if stage == "preliminary":
                     case.preliminary_outcome, case.preliminary_decided_at = outcome, now
                 else:
                     case.formal_outcome, case.formal_decided_at = outcome, now
                 if reasons:
                     texts["reasons"] = reasons
-            case SetStateBeforeSuspension(state):
+            case model.SetStateBeforeSuspension(state):
                 case.state_before_suspension = state.value if state else None
-            case MarkReconsiderationDone():
+            case model.MarkReconsiderationDone():
                 case.reconsideration_done = True
-            case MarkReviewDone():
+            case model.MarkReviewDone():
                 case.review_done = True
-            case SetClosure(reason, risk_assessment, best_interests):
+            case model.SetClosure(reason, risk_assessment, best_interests):
                 case.close_reason = reason.value
                 if risk_assessment:
                     texts["risk_assessment"] = risk_assessment
                 if best_interests:
                     texts["best_interests_determination"] = best_interests
-            case RecordNote(text):
+            case model.RecordNote(text):
                 texts["note"] = text
             case _:
                 raise AssertionError(f"an effect the service does not apply: {type(effect).__name__}")
@@ -365,6 +343,29 @@ def _apply_effects(
 def facts_of(decision: Decision) -> dict[str, Any]:
     """The decision's facts as JSON (names and codes only, never personal data)."""
     return {k: list(v) if isinstance(v, tuple) else v for k, v in decision.facts.items()}
+
+
+def append_audit(
+    session: Session,
+    ctx: ServiceContext,
+    principal: Principal,
+    action: str,
+    *,
+    details: dict[str, Any],
+    now: datetime,
+    case: Case | None = None,
+) -> None:
+    """An audit entry of this caller's action (about `case`, if any), appended last in the use-case's
+    transaction; `details` hold codes and ids, never personal data."""
+    audit.append(
+        session,
+        ctx.keyring,
+        time=now,
+        actor=audit_actor_of(principal),
+        action=action,
+        case_id=str(case.id) if case is not None else None,
+        details=details,
+    )
 
 
 def append_decision_audit(

@@ -9,8 +9,7 @@ from datetime import datetime
 from app.db import transaction
 from app.models import Notification
 from app.security.permissions import Principal
-from app.services import audit
-from app.services.cases.core import audit_actor_of
+from app.services.cases.core import append_audit
 from app.services.context import ServiceContext
 from app.workflow import AgeBand, ExploitationForm, Gender, Sector
 
@@ -51,13 +50,13 @@ def notify(ctx: ServiceContext, principal: Principal, notification: Notification
             created_at=now,
         )
         session.add(row)
-        audit.append(
+        append_audit(
             session,
-            ctx.keyring,
-            time=now,
-            actor=audit_actor_of(principal),
-            action="notification.created",
+            ctx,
+            principal,
+            "notification.created",
             details={},
+            now=now,
         )
         return NotificationView(
             row.id,

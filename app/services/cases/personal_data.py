@@ -15,7 +15,7 @@ from app.models import Case, CaseHistory, Document, Interview, Panel, ServiceRef
 from app.security.permissions import Principal
 from app.services import audit
 from app.services.case_keys import destroy_case_key, open_case_key
-from app.services.cases.core import audit_actor_of, load_visible_case, require_need_to_know
+from app.services.cases.core import append_audit, audit_actor_of, load_visible_case, require_need_to_know
 from app.services.context import ServiceContext
 from app.services.errors import Gone
 
@@ -37,14 +37,14 @@ def read_identity(ctx: ServiceContext, principal: Principal, case_id: uuid.UUID,
         identity = Identity(
             cipher.open_json("person", case.person_blob), cipher.open_json("account", case.account_blob)
         )
-        audit.append(
+        append_audit(
             session,
-            ctx.keyring,
-            time=now,
-            actor=audit_actor_of(principal),
-            action="identity.read",
-            case_id=str(case.id),
+            ctx,
+            principal,
+            "identity.read",
             details={"purpose": purpose},
+            now=now,
+            case=case,
         )
         return identity
 
