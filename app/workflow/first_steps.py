@@ -132,12 +132,14 @@ class GuidanceFile(StrictModel):
         return value
 
 
-def validate_guidance_file(path: Path, folder: str | None = None, language: Language | None = None) -> GuidanceFile:
+def validate_guidance_file(
+    path: Path, folder: str | None = None, language: Language | str | None = None
+) -> GuidanceFile:
     """Read and validate one content file; `folder` and `language`, when given, must match what it declares."""
     content = load_file(GuidanceFile, path)
     if folder is not None and content.policy != folder:
         raise ContentError(f"{path}: policy: says {content.policy!r}, but the file is in the folder {folder!r}")
-    if language is not None and content.language is not language:
+    if language is not None and content.language != Language(language):
         raise ContentError(f"{path}: language: says {content.language.value!r}, but the file is {path.name}")
     return content
 
