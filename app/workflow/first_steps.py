@@ -16,9 +16,9 @@ from datetime import date
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, Field, StringConstraints, ValidationInfo, field_validator
 
 from app.workflow.addresses import refuse_address
 from app.workflow.datafiles import ContentError, StrictModel, load_file
@@ -115,20 +115,13 @@ class GuidanceFile(StrictModel):
     audiences: dict[Audience, AudienceSteps]
     forms: dict[ExploitationForm, FormSteps]
 
-    @field_validator("audiences")
+    @field_validator("audiences", "forms")
     @classmethod
-    def _every_audience(cls, value: dict[Audience, AudienceSteps]) -> dict[Audience, AudienceSteps]:
-        missing = [audience.value for audience in Audience if audience not in value]
+    def _complete(cls, value: dict[Any, Steps], info: ValidationInfo) -> dict[Any, Steps]:
+        every, what = (Audience, "sectors") if info.field_name == "audiences" else (ExploitationForm, "forms")
+        missing = [member.value for member in every if member not in value]
         if missing:
-            raise ValueError(f"missing sectors: {', '.join(missing)}")
-        return value
-
-    @field_validator("forms")
-    @classmethod
-    def _every_form(cls, value: dict[ExploitationForm, FormSteps]) -> dict[ExploitationForm, FormSteps]:
-        missing = [form.value for form in ExploitationForm if form not in value]
-        if missing:
-            raise ValueError(f"missing forms of exploitation: {', '.join(missing)}")
+            raise ValueError(f"missing {what}: {', '.join(missing)}")
         return value
 
 

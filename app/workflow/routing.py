@@ -211,6 +211,8 @@ def route(
 ) -> tuple[Contact, ...]:
     """The contacts of `table` for one person (rules in the module docstring)."""
     language = Language(language)
+    if region is not None:
+        region = region.strip().upper() or None  # "" is an unknown region; "gb-sct" is GB-SCT
     chosen = frozenset(ExploitationForm(form) for form in forms)
     candidates: list[tuple[int, int, str]] = []  # (specificity, order in the file, contact key)
     for row in table.route:

@@ -21,6 +21,7 @@ from app.workflow.first_steps import (
 )
 from app.workflow.guidance_index import GUIDANCE_DIR, guidance_sources, indexed_policies
 from app.workflow.states import ExploitationForm, Language, Sector
+from tests.workflow.helpers import edited_copy
 
 FR_FR = GUIDANCE_DIR / "fr" / "fr.toml"
 
@@ -192,12 +193,7 @@ def test_address_like_lets_numbers_and_articles_through(text: str) -> None:
 
 
 def _bad(tmp_path: Path, old: str, new: str, name: str = "fr.toml") -> Path:
-    text = FR_FR.read_text(encoding="utf-8")
-    assert old in text
-    path = tmp_path / "fr" / name
-    path.parent.mkdir(exist_ok=True)
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    return path
+    return edited_copy(FR_FR, tmp_path / "fr" / name, old, new)
 
 
 @pytest.mark.parametrize(
@@ -209,7 +205,7 @@ def _bad(tmp_path: Path, old: str, new: str, name: str = "fr.toml") -> Path:
         (
             "[forms.organ_removal]\ntitle",
             "[unused]\ntitle",
-            r"fr\.toml: forms: .*missing forms of exploitation: organ_removal",
+            r"fr\.toml: forms: .*missing forms: organ_removal",
         ),
         ('who = "Voisin', 'who = "12 rue de la Paix. Voisin', r"fr\.toml: audiences\.public\.who: .*street address"),
         ("version = 1", "version = 0", r"fr\.toml: version: .*greater than or equal to 1"),

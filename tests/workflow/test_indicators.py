@@ -21,6 +21,7 @@ from app.workflow.indicators import (
     validate_catalogue_file,
 )
 from app.workflow.states import ExploitationForm, Language, Sector
+from tests.workflow.helpers import edited_copy
 
 FROZEN = Path(__file__).parent / "data" / "indicator_codes_2009.txt"
 NEW_LISTS = {"FB": "forced_begging", "FC": "forced_criminality", "DS": "domestic_servitude", "FM": "forced_marriage"}
@@ -140,11 +141,7 @@ def test_grouping_puts_unrated_after_rated() -> None:
 
 
 def _bad(tmp_path: Path, old: str, new: str) -> Path:
-    text = CATALOGUE.read_text(encoding="utf-8")
-    assert old in text
-    path = tmp_path / "indicators.toml"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    return path
+    return edited_copy(CATALOGUE, tmp_path / "indicators.toml", old, new)
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ from app.workflow.routing import (
     validate_routing_file,
 )
 from app.workflow.states import ExploitationForm, Language
+from tests.workflow.helpers import edited_copy
 
 POLICIES = indexed_policies()
 KIND_ORDER = list(ContactKind)
@@ -94,6 +95,8 @@ def test_forms_add_their_own_contacts() -> None:
 def test_a_nation_replaces_only_its_own_kind() -> None:
     uk_wide = {c.key for c in contacts_for("uk", None, True, [], "en")}
     scotland = {c.key for c in contacts_for("uk", "GB-SCT", True, [], "en")}
+    assert {c.key for c in contacts_for("uk", " gb-sct ", True, [], "en")} == scotland
+    assert {c.key for c in contacts_for("uk", "", True, [], "en")} == uk_wide
     assert "child_protection_uk" in uk_wide and "child_protection_uk" not in scotland
     assert "social_work_scotland" in scotland and "children_services_england" not in scotland
     # Other kinds are untouched by the Scottish row.
@@ -126,11 +129,7 @@ FR_ROUTING = GUIDANCE_DIR / "fr" / "routing.toml"
 
 
 def _bad(tmp_path: Path, old: str, new: str) -> Path:
-    text = FR_ROUTING.read_text(encoding="utf-8")
-    assert old in text
-    path = tmp_path / "routing.toml"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    return path
+    return edited_copy(FR_ROUTING, tmp_path / "routing.toml", old, new)
 
 
 @pytest.mark.parametrize(
