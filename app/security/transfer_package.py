@@ -206,7 +206,7 @@ class InvalidPayload(TransferError):
 # --- header ------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class MessageHeader:
     """The clear part of a message. Public keys and ids only: nothing here is personal data."""
 
@@ -219,6 +219,14 @@ class MessageHeader:
     ephemeral_key: bytes
     ciphertext_length: int
     version: int = FORMAT_VERSION
+
+    def __repr__(self) -> str:
+        # Public keys by their first bytes: enough to tell them apart in a log, short enough to read.
+        return (
+            f"MessageHeader(kind={self.kind.name}, transfer_id={self.transfer_id}, message_id={self.message_id}, "
+            f"created_at={self.created_at.isoformat()}, sender_key={self.sender_key[:6].hex()}…, "
+            f"recipient_key={self.recipient_key[:6].hex()}…, ciphertext_length={self.ciphertext_length})"
+        )
 
     def to_bytes(self) -> bytes:
         return b"".join(
