@@ -23,7 +23,7 @@ import os
 import re
 import secrets
 import stat
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -537,15 +537,8 @@ def ensure_key_file(path: str | os.PathLike[str], *, now: datetime | None = None
     if os.path.lexists(path):
         # No lock needed to read, and none possible on a read-only mount (a secret volume, say).
         ring = _read(path)
-        if ring.has_instance_keys:
-            return ring
-        with _exclusive(path):
-            # Re-read under the lock: another process may have upgraded it meanwhile.
-            ring = _read(path)
-            if not ring.has_instance_keys:
-                ring = _upgraded(ring, now)
-                _write(path, ring)
-            return ring
+        # A version-1 file: upgrade it, re-reading under the lock (another process may have done it meanwhile).
+        return ring if ring.has_instance_keys else _change(path, lambda upgraded: upgraded, now=now)
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
@@ -564,11 +557,7 @@ def rotate_kek(path: str | os.PathLike[str], *, now: datetime | None = None) -> 
 
     After this, every case key should be re-wrapped (`envelope.rewrap`) before the old KEK is retired.
     """
-    path = Path(path)
-    with _exclusive(path):
-        ring = _upgraded(_read(path), now).with_new_kek(now=now)
-        _write(path, ring)
-        return ring
+    return _change(Path(path), lambda ring: ring.with_new_kek(now=now), now=now)
 
 
 def retire_kek(path: str | os.PathLike[str], kek_id: str) -> KeyRing:
@@ -577,19 +566,7 @@ def retire_kek(path: str | os.PathLike[str], kek_id: str) -> KeyRing:
     Whatever is still wrapped under it becomes unreadable for good: that is the point once the backup
     window has passed, and a data loss if case keys were not all re-wrapped first.
     """
-    path = Path(path)
-    with _exclusive(path):
-        ring = _upgraded(_read(path), None)
-        try:
-            ring = ring.without_kek(kek_id)
-        except UnknownKekError:
-            raise KeyFileError(f"key file {path} has no KEK {_printable_id(kek_id)}") from None
-        except ValueError:
-            raise KeyFileError(
-                f"key file {path}: KEK {kek_id!r} is the active KEK and cannot be retired; rotate first"
-            ) from None
-        _write(path, ring)
-        return ring
+    return _retire(Path(path), "KEK", kek_id, lambda ring: ring.without_kek(kek_id))
 
 
 def rotate_instance_keys(path: str | os.PathLike[str], *, now: datetime | None = None) -> KeyRing:
@@ -599,11 +576,7 @@ def rotate_instance_keys(path: str | os.PathLike[str], *, now: datetime | None =
     line (`nrm instance show`), checking its fingerprint again. Until then they still seal to the old
     encryption key, which keeps opening their packages here until `retire_instance_keys`.
     """
-    path = Path(path)
-    with _exclusive(path):
-        ring = _upgraded(_read(path), now).with_new_instance_keys(now=now)
-        _write(path, ring)
-        return ring
+    return _change(Path(path), lambda ring: ring.with_new_instance_keys(now=now), now=now)
 
 
 def retire_instance_keys(path: str | os.PathLike[str], key_id: str) -> KeyRing:
@@ -612,16 +585,26 @@ def retire_instance_keys(path: str | os.PathLike[str], key_id: str) -> KeyRing:
     From then on a package sealed to its encryption key no longer opens here: retire once every peer has
     registered the new identity and nothing sealed to the old one is still in flight.
     """
-    path = Path(path)
+    return _retire(Path(path), "instance keys", key_id, lambda ring: ring.without_instance_keys(key_id))
+
+
+def _change(path: Path, change: Callable[[KeyRing], KeyRing], *, now: datetime | None = None) -> KeyRing:
+    """Read the file under its lock, upgrade it to the current version, apply `change`, write it back."""
     with _exclusive(path):
-        ring = _upgraded(_read(path), None)
-        try:
-            ring = ring.without_instance_keys(key_id)
-        except KeyError:
-            raise KeyFileError(f"key file {path} has no instance keys {_printable_id(key_id)}") from None
-        except ValueError:
-            raise KeyFileError(
-                f"key file {path}: instance keys {key_id!r} are the active ones and cannot be retired; rotate first"
-            ) from None
+        ring = change(_upgraded(_read(path), now))
         _write(path, ring)
         return ring
+
+
+def _retire(path: Path, what: str, key_id: str, remove: Callable[[KeyRing], KeyRing]) -> KeyRing:
+    def change(ring: KeyRing) -> KeyRing:
+        try:
+            return remove(ring)
+        except LookupError:
+            raise KeyFileError(f"key file {path} has no {what} {_printable_id(key_id)}") from None
+        except ValueError:
+            raise KeyFileError(
+                f"key file {path}: {what} {key_id!r} is the active one and cannot be retired; rotate first"
+            ) from None
+
+    return _change(path, change)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,7 +24,8 @@ from app.security.instance_identity import (
     normalise_name,
     parse_identity_line,
 )
-from app.security.keyfile import KeyRing, ensure_key_file, load_key_file
+from app.security.keyfile import ensure_key_file, load_key_file
+from tests.security.test_keyfile import write_version_1
 
 # Fixed public keys for the known answers: a valid X25519 public key (of the scalar 0x01...01) and 32 bytes
 # for Ed25519 (any 32 bytes are accepted as a signing key here; the signature check is what uses them).
@@ -316,20 +316,7 @@ def test_instance_show_never_creates_a_key_file(instance_env: Path) -> None:
 
 
 def test_instance_show_on_a_version_1_key_file_says_to_run_keys_ensure(instance_env: Path) -> None:
-    ring = KeyRing.generate()
-    document = {
-        "format": "nrm-key-file",
-        "version": 1,
-        "active_kek_id": ring.active_kek_id,
-        "keks": {
-            k: {"created_at": "2026-11-26T00:00:00+00:00", "key": base64.b64encode(ring.kek(k)).decode()}
-            for k in ring.kek_ids
-        },
-        "audit_hmac_key": base64.b64encode(ring.audit_hmac_key).decode(),
-    }
-    instance_env.parent.mkdir(mode=0o700)
-    instance_env.write_text(json.dumps(document))
-    instance_env.chmod(0o600)
+    write_version_1(instance_env)
     result = CliRunner().invoke(cli, ["instance", "show"])
     assert result.exit_code == 1 and "nrm keys ensure" in result.output
     assert not load_key_file(instance_env).has_instance_keys  # show only reads

@@ -48,6 +48,24 @@ def key_texts(ring: KeyRing) -> list[str]:
     return [t for key in keys for t in (repr(key), key.hex(), base64.b64encode(key).decode())]
 
 
+def together(count: int, action: Callable[[], KeyRing]) -> list[KeyRing]:
+    """Run `action` in `count` threads released at the same instant (as many processes starting at once)."""
+    rings: list[KeyRing] = []
+    barrier = threading.Barrier(count)
+
+    def run() -> None:
+        barrier.wait()
+        rings.append(action())
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(rings) == count  # every thread finished without an error
+    return rings
+
+
 @pytest.fixture
 def key_path(tmp_path: Path) -> Path:
     return tmp_path / "var" / "nrm.keys"
@@ -117,18 +135,7 @@ def test_file_layout(key_path: Path) -> None:
 
 
 def test_two_processes_creating_at_once_end_with_one_set_of_keys(key_path: Path) -> None:
-    rings: list[KeyRing] = []
-    barrier = threading.Barrier(8)
-
-    def create() -> None:
-        barrier.wait()
-        rings.append(ensure_key_file(key_path))
-
-    threads = [threading.Thread(target=create) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    rings = together(8, lambda: ensure_key_file(key_path))
     assert len({r.active_kek_id for r in rings}) == 1
     assert len({r.audit_hmac_key for r in rings}) == 1
 
@@ -273,12 +280,7 @@ def test_rotate_adds_an_active_kek_and_keeps_the_others(key_path: Path) -> None:
 
 def test_concurrent_rotations_lose_no_kek(key_path: Path) -> None:
     ensure_key_file(key_path)
-    results: list[KeyRing] = []
-    threads = [threading.Thread(target=lambda: results.append(rotate_kek(key_path))) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = together(6, lambda: rotate_kek(key_path))
     final = load_key_file(key_path)
     assert len(final.kek_ids) == 7
     # Every KEK any rotation handed out (and may have used) is still in the file.
@@ -374,18 +376,7 @@ def test_ensure_upgrades_a_version_1_file_keeping_every_other_key(key_path: Path
 
 def test_concurrent_upgrades_end_with_one_set_of_instance_keys(key_path: Path) -> None:
     write_version_1(key_path)
-    rings: list[KeyRing] = []
-    barrier = threading.Barrier(6)
-
-    def upgrade() -> None:
-        barrier.wait()
-        rings.append(ensure_key_file(key_path))
-
-    threads = [threading.Thread(target=upgrade) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    rings = together(6, lambda: ensure_key_file(key_path))
     assert len({r.active_instance_keys.signing_key for r in rings}) == 1
     assert load_key_file(key_path).instance_key_ids == rings[0].instance_key_ids
 
@@ -442,12 +433,7 @@ def test_retiring_instance_keys_refuses_the_active_and_unknown_ones(key_path: Pa
 
 def test_concurrent_instance_rotations_lose_no_generation(key_path: Path) -> None:
     ensure_key_file(key_path)
-    results: list[KeyRing] = []
-    threads = [threading.Thread(target=lambda: results.append(rotate_instance_keys(key_path))) for _ in range(5)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = together(5, lambda: rotate_instance_keys(key_path))
     final = load_key_file(key_path)
     assert len(final.instance_key_ids) == 6
     assert {r.active_instance_key_id for r in results} <= set(final.instance_key_ids)
