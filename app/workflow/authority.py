@@ -137,7 +137,7 @@ RELATIONS: Mapping[Relation, RelationRule] = {
     ),
     Relation.assigned_assessor: RelationRule(Role.assessor, Tie.assessor, True, True, "the assigned assessor"),
     Relation.open_panel_member: RelationRule(
-        Role.panel_member, Tie.panel_seat, True, True, "a member of the current panel"
+        Role.panel_member, Tie.unconflicted_panel_seat, True, True, "a member of the current panel without a conflict"
     ),
     Relation.assigned_caseworker: RelationRule(Role.caseworker, Tie.caseworker, True, True, "an assigned caseworker"),
 }

@@ -145,7 +145,8 @@ def test_need_to_know_as_the_domain_says(ctx: ServiceContext, clock: FrozenClock
 
         assert reads("referrer", plain) and not knows("other_referrer", plain)
         assert reads("assessor", assessed) and not knows("idle_assessor", assessed)
-        assert reads("seated", paneled) and reads("conflicted", paneled) and not knows("dismissed", paneled)
+        # A declared conflict ends the member's need-to-know (issue 10 point 12).
+        assert reads("seated", paneled) and not knows("conflicted", paneled) and not knows("dismissed", paneled)
         assert reads("caseworker", assessed) and not knows("idle_caseworker", assessed)
         assert reads("coordinator", other) and knows("auditor", other) and not reads("auditor", other)
         assert not knows("admin", plain)

@@ -232,10 +232,9 @@ def test_conflicts_quorum_and_the_tie_rule() -> None:
     harness.ok(COORDINATOR, EventRequest(E.convene_panel, members=panel), T0)
     later = T0 + timedelta(days=40)
     harness.ok(member_actor(panel[3]), EventRequest(E.declare_conflict, reason="knows the employer"), later)
-    guard(
-        harness.send(member_actor(panel[3]), EventRequest(E.cast_vote, vote=Vote.identify, rationale="x"), later),
-        "conflicted",
-    )
+    # A declared conflict ends the member's relation to the case (issue 10 point 12): no vote, no need-to-know.
+    refused = harness.send(member_actor(panel[3]), EventRequest(E.cast_vote, vote=Vote.identify, rationale="x"), later)
+    assert isinstance(refused, Refusal) and (refused.kind, refused.code) == ("forbidden", "relation"), refused
     harness.ok(member_actor(panel[0]), EventRequest(E.cast_vote, vote=Vote.identify, rationale="r"), later)
     guard(
         harness.send(member_actor(panel[0]), EventRequest(E.cast_vote, vote=Vote.identify, rationale="r"), later),
