@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from sqlalchemy import ColumnElement, String, cast, exists, false, or_, select, true
 from sqlalchemy.orm import Session
 
-from app.models import Case, Panel, PanelSeat, ServiceReferral
+from app.models import Case, Panel, PanelSeat, ServiceReferral, SupportNeed
 from app.security.permissions import Principal
 from app.workflow.authority import (
     KNOWING,
@@ -24,9 +24,11 @@ from app.workflow.authority import (
     READING,
     RELATIONS,
     CaseTies,
+    ProviderTie,
     Relation,
     Tie,
 )
+from app.workflow.states import LIVE_SERVICE_STATUSES, NEEDS_SERVED, ProviderKind
 
 
 def _sitting_seat(principal: Principal, *, unconflicted: bool) -> ColumnElement[bool]:
@@ -98,19 +100,45 @@ def case_ties(session: Session, case: Case) -> CaseTies:
     )
 
 
-def may_read_provider_contact(session: Session, principal: Principal, provider_id: uuid.UUID) -> bool:
-    """Whether the principal holds a `PROVIDER_CONTACT` relation to a case referred to this provider (a
-    relation tied to any case holds whether or not a case was referred there yet)."""
+def provider_tie_condition(
+    relation: Relation, tie: ProviderTie, principal: Principal, provider_id: uuid.UUID, provider_kind: ProviderKind
+) -> ColumnElement[bool]:
+    """A SQL condition: `tie` links the principal, as a holder of `relation`, to this provider (the twin of
+    `authority.is_provider_tied`)."""
+    rule = RELATIONS[relation]
+    if rule.role not in principal.roles:
+        return false()
+    match tie:
+        case ProviderTie.any_provider:
+            return true()
+        case ProviderTie.live_referral:
+            return exists(
+                select(ServiceReferral.id)
+                .join(Case, Case.id == ServiceReferral.case_id)
+                .join(SupportNeed, SupportNeed.id == ServiceReferral.need_id)
+                .where(
+                    ServiceReferral.provider_id == provider_id,
+                    ServiceReferral.status.in_(sorted(LIVE_SERVICE_STATUSES)),
+                    SupportNeed.kind.in_(sorted(NEEDS_SERVED[provider_kind])),
+                    Case.ended_at.is_(None),
+                    Case.erased_at.is_(None),
+                    tie_condition(rule.tie, principal),
+                )
+            )
+
+
+def may_read_provider_contact(
+    session: Session, principal: Principal, provider_id: uuid.UUID, provider_kind: ProviderKind
+) -> bool:
+    """Whether the principal may read this provider's address and phone (`authority.PROVIDER_CONTACT`; the
+    Python form for one actor is `authority.locates_provider`)."""
     if principal.roles & NEVER_PERSONAL_DATA:
         return False
-    related = cases_related(principal, PROVIDER_CONTACT)
-    if related is true():
+    conditions = [
+        provider_tie_condition(relation, tie, principal, provider_id, provider_kind)
+        for relation, tie in PROVIDER_CONTACT.items()
+    ]
+    if any(condition is true() for condition in conditions):
         return True
-    if related is false():
-        return False
-    referred = exists(
-        select(ServiceReferral.id)
-        .join(Case, Case.id == ServiceReferral.case_id)
-        .where(ServiceReferral.provider_id == provider_id, related)
-    )
-    return bool(session.scalar(select(referred)))
+    conditions = [condition for condition in conditions if condition is not false()]
+    return bool(conditions) and bool(session.scalar(select(or_(*conditions))))

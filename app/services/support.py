@@ -52,6 +52,7 @@ from app.workflow.support import (
     Urgency,
     refuse_service_request,
     refuse_status_change,
+    serves,
     service_deadline_kind,
 )
 
@@ -152,8 +153,8 @@ class ProviderSummary:
 
 @dataclass(frozen=True)
 class ProviderView(ProviderSummary):
-    """`address` and `phone` are null unless the caller is the coordinator or a caseworker of a case referred
-    to this provider."""
+    """`address` and `phone` are null unless the caller may locate the provider (`authority.PROVIDER_CONTACT`):
+    the coordinator, or a caseworker while an assigned case has a live referral there of a need it serves."""
 
     address: str | None = None
     phone: str | None = None
@@ -218,7 +219,7 @@ def get_provider(ctx: ServiceContext, principal: Principal, provider_id: uuid.UU
         row = session.get(Provider, provider_id)
         if row is None:
             raise NotFound("no such provider")
-        if not may_read_provider_contact(session, principal, provider_id):
+        if not may_read_provider_contact(session, principal, provider_id, ProviderKind(row.kind)):
             return ProviderView(row.id, row.name, ProviderKind(row.kind))
         key, ad = _provider_key(ctx.keyring, row), _provider_ad(row.id)
         address = decrypt_field(key, ad, "address", row.address_blob).decode("utf-8")
@@ -289,8 +290,14 @@ def refer_to_service(
         need = session.get(SupportNeed, need_id)
         if need is None or need.case_id != case.id:
             raise InvalidInput("no such need on this case", [FieldProblem(("need_id",), "unknown need")])
-        if session.get(Provider, provider_id) is None:
+        provider = session.get(Provider, provider_id)
+        if provider is None:
             raise InvalidInput("no such provider", [FieldProblem(("provider_id",), "unknown provider")])
+        if not serves(ProviderKind(provider.kind), NeedKind(need.kind)):
+            raise InvalidInput(
+                "this provider does not serve a need of this kind",
+                [FieldProblem(("provider_id",), "this provider does not serve a need of this kind")],
+            )
         deadline = _open_service_deadline(session, need)
         if deadline is None:
             duration = ctx.policy.service_deadlines[NeedKind(need.kind)]

@@ -1,6 +1,6 @@
 """Who may do what, declared once, in the `Role` vocabulary: the one authority of the mechanism.
 
-Three questions, three tables:
+Three questions, three tables (and a fourth for support providers, `PROVIDER_CONTACT`):
 - which endpoints a role may call at all: `ROLE_PERMISSIONS` (checked on every route, before any case is read);
 - how a user stands to one case: `RELATIONS`, each a role plus a `Tie` to the case's own facts, and what the
   relation lets its holder do there: know that the case exists (else the case answers 404, as if it did not
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from app.workflow.states import Role
+from app.workflow.states import LIVE_SERVICE_STATUSES, NEEDS_SERVED, NeedKind, ProviderKind, Role, ServiceStatus
 
 if TYPE_CHECKING:  # the panel rules read this module, and the case records hold panels
     from app.workflow.model import Actor, CaseSnapshot
@@ -145,9 +145,22 @@ RELATIONS: Mapping[Relation, RelationRule] = {
 #: Roles that never read personal data, whatever other role the same user also holds.
 NEVER_PERSONAL_DATA: frozenset[Role] = frozenset({Role.auditor, Role.admin})
 
-#: Who reads a support provider's address and phone: a holder of one of these relations to a case referred to
-#: that provider (a relation tied to any case: whether or not a case was referred there yet).
-PROVIDER_CONTACT: frozenset[Relation] = frozenset({Relation.coordinator, Relation.assigned_caseworker})
+
+class ProviderTie(StrEnum):
+    """What links the holder of a case relation to a support provider, for the provider's address and phone."""
+
+    any_provider = "any_provider"  # every provider: the keeper of the directory
+    # a case the relation ties them to, still running (neither ended nor erased), has a live referral (open or
+    # accepted: `LIVE_SERVICE_STATUSES`) to the provider, of a need the provider serves (`NEEDS_SERVED`)
+    live_referral = "live_referral"
+
+
+#: Who reads a support provider's address and phone (a shelter's location is what a trafficker looks for), and
+#: through what; the SQL twin is `app/services/case_access.provider_tie_condition`.
+PROVIDER_CONTACT: Mapping[Relation, ProviderTie] = {
+    Relation.coordinator: ProviderTie.any_provider,
+    Relation.assigned_caseworker: ProviderTie.live_referral,
+}
 
 #: Who uploads the written opinion the referring organisation attaches to the panel file (it does not vote).
 PANEL_OPINION_AUTHORS: frozenset[Relation] = frozenset({Relation.referring_organisation})
@@ -194,6 +207,48 @@ def is_tied(tie: Tie, actor: Actor, ties: CaseTies) -> bool:
             return actor.user_id in ties.panel_member_ids and actor.user_id not in ties.conflicted_panel_member_ids
         case Tie.caseworker:
             return actor.user_id in ties.caseworker_ids
+
+
+@dataclass(frozen=True, slots=True)
+class ReferralTies:
+    """One service referral to a provider, as the contact rule reads it."""
+
+    case: CaseTies
+    case_running: bool  # the case has neither ended nor been erased
+    status: ServiceStatus
+    need_kind: NeedKind
+
+
+def is_live_referral(referral: ReferralTies, provider_kind: ProviderKind) -> bool:
+    """A running case's open or accepted referral, of a need this kind of provider serves."""
+    return (
+        referral.case_running
+        and referral.status in LIVE_SERVICE_STATUSES
+        and referral.need_kind in NEEDS_SERVED[provider_kind]
+    )
+
+
+def is_provider_tied(
+    relation: Relation, tie: ProviderTie, actor: Actor, provider_kind: ProviderKind, referrals: Iterable[ReferralTies]
+) -> bool:
+    """Whether `tie` links this actor, as a holder of `relation`, to the provider whose referrals these are
+    (the SQL twin is `app/services/case_access.provider_tie_condition`)."""
+    rule = RELATIONS[relation]
+    if rule.role not in actor.roles:
+        return False
+    match tie:
+        case ProviderTie.any_provider:
+            return True
+        case ProviderTie.live_referral:
+            return any(is_tied(rule.tie, actor, r.case) and is_live_referral(r, provider_kind) for r in referrals)
+
+
+def locates_provider(actor: Actor, provider_kind: ProviderKind, referrals: Iterable[ReferralTies]) -> bool:
+    """Whether this actor may read the address and phone of a provider, given every referral made to it."""
+    if actor.is_system or actor.roles & NEVER_PERSONAL_DATA:
+        return False
+    seen = tuple(referrals)
+    return any(is_provider_tied(r, tie, actor, provider_kind, seen) for r, tie in PROVIDER_CONTACT.items())
 
 
 def may_hold(relation: Relation, roles: Iterable[Role]) -> bool:

@@ -6,6 +6,7 @@ sentence of the associations' proposal say the same thing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 
 
@@ -244,6 +245,43 @@ class NeedKind(StrEnum):
     education = "education"
     employment = "employment"
     other = "other"
+
+
+class ProviderKind(StrEnum):
+    """What a support provider offers."""
+
+    shelter = "shelter"
+    psychologist = "psychologist"
+    lawyer = "lawyer"
+    interpreter = "interpreter"
+    medical = "medical"
+    other = "other"
+
+
+#: The needs each kind of provider serves. A need is referred only to a provider that serves it, and a
+#: caseworker locates a provider only through the referral of such a need (`authority.PROVIDER_CONTACT`):
+#: a need of kind `other` never opens a shelter's address.
+NEEDS_SERVED: Mapping[ProviderKind, frozenset[NeedKind]] = {
+    ProviderKind.shelter: frozenset({NeedKind.shelter}),
+    ProviderKind.psychologist: frozenset({NeedKind.psychological}),
+    ProviderKind.lawyer: frozenset({NeedKind.legal}),
+    ProviderKind.interpreter: frozenset({NeedKind.interpreter}),
+    ProviderKind.medical: frozenset({NeedKind.medical, NeedKind.psychological}),
+    ProviderKind.other: frozenset({NeedKind.financial, NeedKind.education, NeedKind.employment, NeedKind.other}),
+}
+
+
+class ServiceStatus(StrEnum):
+    """Where a service referral stands (its life is declared in `app/workflow/support.py`)."""
+
+    requested = "requested"
+    accepted = "accepted"
+    refused = "refused"
+    delivered = "delivered"
+
+
+#: A referral the provider has neither refused nor completed: the person is expected there, or is there.
+LIVE_SERVICE_STATUSES: frozenset[ServiceStatus] = frozenset({ServiceStatus.requested, ServiceStatus.accepted})
 
 
 class Language(StrEnum):

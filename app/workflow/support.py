@@ -13,7 +13,23 @@ from collections.abc import Mapping
 from enum import StrEnum
 
 from app.workflow.model import Refusal, held_back
-from app.workflow.states import NeedKind
+from app.workflow.states import NEEDS_SERVED, NeedKind, ProviderKind, ServiceStatus
+
+__all__ = [
+    "MEETS_SERVICE_DEADLINE",
+    "NEEDS_SERVED",
+    "SERVICE_DEADLINE_PREFIX",
+    "SERVICE_TRANSITIONS",
+    "TESTIMONY_KINDS",
+    "DocumentKind",
+    "ProviderKind",
+    "ServiceStatus",
+    "Urgency",
+    "refuse_service_request",
+    "refuse_status_change",
+    "serves",
+    "service_deadline_kind",
+]
 
 
 class Urgency(StrEnum):
@@ -21,17 +37,6 @@ class Urgency(StrEnum):
 
     immediate = "immediate"
     long_term = "long_term"
-
-
-class ProviderKind(StrEnum):
-    """What a support provider offers."""
-
-    shelter = "shelter"
-    psychologist = "psychologist"
-    lawyer = "lawyer"
-    interpreter = "interpreter"
-    medical = "medical"
-    other = "other"
 
 
 class DocumentKind(StrEnum):
@@ -46,15 +51,6 @@ class DocumentKind(StrEnum):
 
 #: Statements of the person already on file: read them before interviewing again.
 TESTIMONY_KINDS: frozenset[DocumentKind] = frozenset({DocumentKind.evidence, DocumentKind.asylum_interview})
-
-
-class ServiceStatus(StrEnum):
-    """Where a service referral stands."""
-
-    requested = "requested"
-    accepted = "accepted"
-    refused = "refused"
-    delivered = "delivered"
 
 
 #: From a status, the statuses it may move to; a status absent here is final.
@@ -72,6 +68,11 @@ SERVICE_DEADLINE_PREFIX = "service_"
 
 def service_deadline_kind(need_kind: NeedKind | str) -> str:
     return SERVICE_DEADLINE_PREFIX + str(need_kind)
+
+
+def serves(provider_kind: ProviderKind, need_kind: NeedKind) -> bool:
+    """Whether a provider of this kind serves a need of this kind (`NEEDS_SERVED`)."""
+    return need_kind in NEEDS_SERVED[provider_kind]
 
 
 def refuse_service_request(case_ended: bool) -> Refusal | None:

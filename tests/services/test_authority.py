@@ -5,22 +5,38 @@ Python check one case uses (`authority`) give the same answer."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.clock import FrozenClock
-from app.models import Case, Panel, PanelSeat
+from app.models import Case, Deadline, Panel, PanelSeat, Provider, ServiceReferral, SupportNeed
 from app.security.permissions import Principal
 from app.services.case_access import (
     case_ties,
     cases_related,
+    may_read_provider_contact,
     personal_data_cases,
+    provider_tie_condition,
     tie_condition,
     visible_cases,
 )
 from app.services.context import ServiceContext
-from app.workflow.authority import RELATIONS, Relation, Tie, is_tied, knows_of, reads_personal_data, relations_of
+from app.workflow.authority import (
+    RELATIONS,
+    ProviderTie,
+    ReferralTies,
+    Relation,
+    Tie,
+    is_provider_tied,
+    is_tied,
+    knows_of,
+    locates_provider,
+    reads_personal_data,
+    relations_of,
+)
+from app.workflow.states import NeedKind, ProviderKind, ServiceStatus
 from tests.factories import World, refer
 
 
@@ -152,3 +168,149 @@ def test_need_to_know_as_the_domain_says(ctx: ServiceContext, clock: FrozenClock
         assert not knows("admin", plain)
         assert knows("both", plain) and not reads("both", plain)  # an auditor never reads personal data
         assert reads("hats", other) and reads("hats", paneled) and not knows("hats", plain)
+
+
+# --- support providers: who reads a provider's address and phone -----------------------------------------------
+
+
+def _refer_to(
+    session: Session, case_id: uuid.UUID, need: NeedKind, provider: uuid.UUID, status: str, now: datetime
+) -> None:
+    need_id, deadline_id = uuid.uuid4(), uuid.uuid4()
+    session.add(
+        SupportNeed(
+            id=need_id, case_id=case_id, kind=need.value, urgency="immediate", recorded_by=uuid.uuid4(), created_at=now
+        )
+    )
+    session.add(
+        Deadline(
+            id=deadline_id,
+            case_id=case_id,
+            kind=f"service_{need.value}",
+            is_duty=True,
+            opened_at=now,
+            due_at=now + timedelta(days=1),
+            paused_seconds=0,
+        )
+    )
+    session.flush()
+    session.add(
+        ServiceReferral(
+            id=uuid.uuid4(),
+            case_id=case_id,
+            need_id=need_id,
+            provider_id=provider,
+            deadline_id=deadline_id,
+            status=status,
+            requested_by=uuid.uuid4(),
+            created_at=now,
+            updated_at=now,
+        )
+    )
+
+
+def _providers(ctx: ServiceContext, clock: FrozenClock, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, ProviderKind]:
+    """Providers with referrals of every status, of needs they serve and do not serve, from running, ended and
+    erased cases (the caseworker is assigned to `assessed`; the caseworker and `hats` to `other`)."""
+    plain, assessed, _paneled, other = case_ids
+    now = clock.now()
+    kinds = {name: uuid.uuid4() for name in ("shelter", "medical", "lawyer", "unreferred", "ended", "erased")}
+    provider_kinds = {
+        kinds["shelter"]: ProviderKind.shelter,
+        kinds["medical"]: ProviderKind.medical,
+        kinds["lawyer"]: ProviderKind.lawyer,
+        kinds["unreferred"]: ProviderKind.shelter,
+        kinds["ended"]: ProviderKind.shelter,
+        kinds["erased"]: ProviderKind.shelter,
+    }
+    with ctx.read_sessions() as session:
+        referrer = _referrer_of(session, plain)
+    ended, erased = (refer(ctx, referrer) for _ in range(2))
+    with ctx.sessions.begin() as session:
+        for provider_id, kind in provider_kinds.items():
+            session.add(
+                Provider(
+                    id=provider_id,
+                    name="P",
+                    kind=kind.value,
+                    kek_id="k",
+                    wrapped_key=b"w",
+                    address_blob=b"a",
+                    created_at=now,
+                )
+            )
+        session.flush()
+        for case_id in (ended, erased):
+            session.get_one(Case, case_id).caseworker_ids = session.get_one(Case, assessed).caseworker_ids
+        session.get_one(Case, ended).ended_at = now
+        session.get_one(Case, erased).erased_at = now
+        _refer_to(session, assessed, NeedKind.shelter, kinds["shelter"], "requested", now)  # live, matching
+        _refer_to(session, other, NeedKind.other, kinds["shelter"], "accepted", now)  # live, not a shelter need
+        _refer_to(session, assessed, NeedKind.psychological, kinds["medical"], "refused", now)
+        _refer_to(session, other, NeedKind.medical, kinds["medical"], "accepted", now)  # live, matching
+        _refer_to(session, assessed, NeedKind.legal, kinds["lawyer"], "delivered", now)
+        _refer_to(session, ended, NeedKind.shelter, kinds["ended"], "accepted", now)
+        _refer_to(session, erased, NeedKind.shelter, kinds["erased"], "requested", now)
+    return provider_kinds
+
+
+def _referrer_of(session: Session, case_id: uuid.UUID) -> Principal:
+    case = session.get_one(Case, case_id)
+    return Principal.of(case.referrer_id, case.referring_organisation_id, "ngo", ["referrer"])
+
+
+def _referral_ties(session: Session, provider_id: uuid.UUID) -> list[ReferralTies]:
+    rows = session.execute(
+        select(ServiceReferral.status, SupportNeed.kind, Case)
+        .join(SupportNeed, SupportNeed.id == ServiceReferral.need_id)
+        .join(Case, Case.id == ServiceReferral.case_id)
+        .where(ServiceReferral.provider_id == provider_id)
+    ).all()
+    return [
+        ReferralTies(
+            case_ties(session, case),
+            case.ended_at is None and case.erased_at is None,
+            ServiceStatus(status),
+            NeedKind(kind),
+        )
+        for status, kind, case in rows
+    ]
+
+
+def test_sql_and_python_agree_on_who_reads_a_providers_contact(ctx: ServiceContext, clock: FrozenClock) -> None:
+    principals, case_ids = _world(ctx, clock)
+    providers = _providers(ctx, clock, case_ids)
+    answers: dict[ProviderTie, set[bool]] = {tie: set() for tie in ProviderTie}
+    with ctx.read_sessions() as session:
+        for provider_id, kind in providers.items():
+            referrals = _referral_ties(session, provider_id)
+            for principal in principals:
+                actor = principal.actor
+                for relation in Relation:
+                    for tie in ProviderTie:
+                        expected = is_provider_tied(relation, tie, actor, kind, referrals)
+                        condition = provider_tie_condition(relation, tie, principal, provider_id, kind)
+                        assert bool(session.scalar(select(condition))) == expected, (relation, tie, principal, kind)
+                        answers[tie] |= {expected} if RELATIONS[relation].role in actor.roles else set()
+                expected = locates_provider(actor, kind, referrals)
+                assert may_read_provider_contact(session, principal, provider_id, kind) == expected, (principal, kind)
+    assert all(seen == {True, False} for tie, seen in answers.items() if tie is not ProviderTie.any_provider), answers
+
+
+def test_a_caseworker_locates_only_through_a_live_matching_referral(ctx: ServiceContext, clock: FrozenClock) -> None:
+    """The answers for the caseworker written out (issue 10 point 3), so the rule cannot drift unseen."""
+    principals, case_ids = _world(ctx, clock)
+    providers = list(_providers(ctx, clock, case_ids))
+    caseworker, idle, coordinator, auditor, hats = (principals[i] for i in (7, 8, 9, 10, 13))
+    with ctx.read_sessions() as session:
+
+        def located(principal: Principal, index: int) -> bool:
+            provider_id = providers[index]
+            kind = ProviderKind(session.get_one(Provider, provider_id).kind)
+            return may_read_provider_contact(session, principal, provider_id, kind)
+
+        assert [located(caseworker, i) for i in range(6)] == [True, True, False, False, False, False]
+        # `hats` is assigned to `other` only: an `other` need opens no shelter; a medical need opens the clinic.
+        assert [located(hats, i) for i in range(6)] == [False, True, False, False, False, False]
+        assert not any(located(idle, i) for i in range(6)) and not any(located(auditor, i) for i in range(6))
+        assert all(located(coordinator, i) for i in range(6))
