@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Response
 from fastapi.responses import JSONResponse
 
-from app.api.deps import Context, authorize
+from app.api.deps import Context, StatedPurpose, authorize
 from app.api.problems import fields_from
 from app.api.schemas.cases import CaseworkerIn, ErasureIn, IdentityOut, NotificationIn, ReferralIn
 from app.security.permissions import Permission, Principal
@@ -141,7 +141,7 @@ def read_identity(
     ctx: Context,
     principal: IdentityReader,
     case_id: uuid.UUID,
-    purpose: Annotated[str, Query(min_length=3, max_length=200)],
+    purpose: StatedPurpose,
 ) -> IdentityOut:
     identity = cases.read_identity(ctx, principal, case_id, purpose)
     return IdentityOut(person=identity.person, account=identity.account)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -13,6 +13,7 @@ from app.security.permissions import Permission, Principal
 from app.services import accounts
 from app.services.context import ServiceContext
 from app.services.errors import Forbidden, Unauthenticated
+from app.workflow.states import Purpose
 
 _bearer = HTTPBearer(auto_error=False, description="a token from POST /api/v1/auth/token")
 
@@ -23,6 +24,11 @@ def get_context(request: Request) -> ServiceContext:
 
 
 Context = Annotated[ServiceContext, Depends(get_context)]
+
+#: The `?purpose=` of a read of personal data: a code, since it is written to the audit log (never free text).
+StatedPurpose = Annotated[
+    Purpose, Query(description="why the personal data are read: a code, written to the audit log")
+]
 
 
 async def bearer_token(

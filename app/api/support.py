@@ -6,9 +6,9 @@ import uuid
 from collections.abc import Iterator
 from typing import Annotated, Any, BinaryIO
 
-from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Response, UploadFile
 
-from app.api.deps import Context, authorize
+from app.api.deps import Context, StatedPurpose, authorize
 from app.api.schemas.support import InterviewIn, NeedIn, ProviderIn, ServiceIn, ServiceStatusIn
 from app.security.envelope import DEFAULT_CHUNK_SIZE
 from app.security.permissions import Permission, Principal
@@ -122,7 +122,7 @@ def read_document(
     principal: DocumentReader,
     case_id: uuid.UUID,
     document_id: uuid.UUID,
-    purpose: Annotated[str, Query(min_length=3, max_length=200)],
+    purpose: StatedPurpose,
 ) -> Response:
     content = documents.read_document(ctx, principal, case_id, document_id, purpose)
     return Response(

@@ -7,7 +7,8 @@
 - Refusals happen before the row is added and inside the transaction: nothing is stored.
 - Storage: the whole chunked ciphertext (`ChunkedEncryptor`, bound to the case and the document id) in a
   LargeBinary column — simple and transactional; erasure sets it to NULL and destroys the case key.
-- Reading: need-to-know (`authority.reads_personal_data`), a stated purpose, an audit entry; 410 after erasure.
+- Reading: need-to-know (`authority.reads_personal_data`), a stated purpose (a `Purpose` code), an audit entry;
+  410 after erasure.
 - An `asylum_interview` transcript is kept only with the person's consent (`case.consent_given`) or for a
   child (a child's case needs no consent, as for the referral itself); otherwise 409.
 - A `panel_opinion` is the referring organisation's written opinion for the panel file (it does not vote):
@@ -44,6 +45,7 @@ from app.services.errors import (
     choice,
 )
 from app.workflow.authority import PANEL_OPINION_AUTHORS, relations_of
+from app.workflow.states import Purpose
 from app.workflow.support import DocumentKind
 
 ALLOWED_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg", "text/plain"})
@@ -180,6 +182,7 @@ def list_documents(ctx: ServiceContext, principal: Principal, case_id: uuid.UUID
 def read_document(
     ctx: ServiceContext, principal: Principal, case_id: uuid.UUID, document_id: uuid.UUID, purpose: str
 ) -> DocumentContent:
+    stated = choice(Purpose, purpose, "purpose")
     now = ctx.clock.now()
     with transaction(ctx.sessions) as session:
         case = load_visible_case(session, principal, case_id, for_update=False)
@@ -196,7 +199,7 @@ def read_document(
             ctx,
             principal,
             "document.read",
-            details={"document_id": str(row.id), "kind": row.kind, "purpose": purpose},
+            details={"document_id": str(row.id), "kind": row.kind, "purpose": stated.value},
             now=now,
             case=case,
         )

@@ -284,6 +284,20 @@ class ServiceStatus(StrEnum):
 LIVE_SERVICE_STATUSES: frozenset[ServiceStatus] = frozenset({ServiceStatus.requested, ServiceStatus.accepted})
 
 
+class Purpose(StrEnum):
+    """Why someone opens a person's data (identity, documents). It is written to the audit log, which holds no
+    personal data, so it is one of these codes and never free text (api-contract.md, issue 10 point 4)."""
+
+    assessment = "assessment"
+    panel_review = "panel_review"
+    safeguarding = "safeguarding"
+    support_planning = "support_planning"
+    service_referral = "service_referral"
+    legal_proceedings = "legal_proceedings"
+    data_subject_request = "data_subject_request"
+    correction = "correction"
+
+
 class Language(StrEnum):
     """The languages of the service's pages and content (French by default)."""
 

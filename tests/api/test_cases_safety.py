@@ -138,7 +138,7 @@ def test_every_error_status_of_the_contract_is_problem_json(
     case = new_case(client, cast.referrer)
     case_id = case["id"]
     identity_url = f"/api/v1/cases/{case_id}/identity"
-    purpose = {"purpose": "follow-up call"}
+    purpose = {"purpose": "safeguarding"}
 
     # 401: no token, a malformed token.
     assert_problem(client.get(f"/api/v1/cases/{case_id}"), 401)
@@ -269,7 +269,7 @@ def test_a_name_and_story_never_leave_the_identity_endpoint(
     step(ctx, client, coordinator, case_id, "report_missing", note=f"{SECRET_NAME} left the shelter")
 
     identity = client.get(
-        f"/api/v1/cases/{case_id}/identity", params={"purpose": "prepare the interview"}, headers=cast.referrer.headers
+        f"/api/v1/cases/{case_id}/identity", params={"purpose": "support_planning"}, headers=cast.referrer.headers
     )
     assert identity.status_code == 200, identity.text
     assert identity.json()["person"]["full_name"] == SECRET_NAME
@@ -287,11 +287,11 @@ def test_a_name_and_story_never_leave_the_identity_endpoint(
     assert log.status_code == 200, log.text
     _assert_absent("the audit log", log.text)
     reads = [e for e in log.json() if e["action"] == "identity.read" and e["case_id"] == case_id]
-    assert [e["details"]["purpose"] for e in reads] == ["prepare the interview"]
+    assert [e["details"]["purpose"] for e in reads] == ["support_planning"]
     # ... nor anywhere in the database ...
     database = _database_text(ctx)
-    # The search sees real content: the stated purpose is kept in clear in the audit entry.
-    assert any("prepare the interview" in content for content in database.values())
+    # The search sees real content: the stated purpose (a code) is kept in clear in the audit entry.
+    assert any("support_planning" in content for content in database.values())
     for place, content in database.items():
         _assert_absent(place, content)
     # ... nor in the logs, at DEBUG, SQL statements and their parameters included.

@@ -57,7 +57,7 @@ def test_an_auditor_reads_reports_but_no_identity_and_changes_nothing(world: Wor
     seen = client.get(f"/api/v1/cases/{case_id}", headers=auditor.headers)
     assert seen.status_code == 200 and seen.json()["allowed_events"] == []
     assert "Fictional Person" not in seen.text
-    assert_problem(client.get(f"/api/v1/cases/{case_id}/identity?purpose=audit", headers=auditor.headers), 403)
+    assert_problem(client.get(f"/api/v1/cases/{case_id}/identity?purpose=assessment", headers=auditor.headers), 403)
     assert_problem(
         client.post(f"/api/v1/cases/{case_id}/events", json={"event": "report_missing"}, headers=auditor.headers), 403
     )

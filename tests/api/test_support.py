@@ -235,7 +235,7 @@ def test_documents_size_type_need_to_know_audit_and_erasure(
 
     # Download: with a purpose, need-to-know, audited.
     url = f"/api/v1/cases/{case_id}/documents/{document['id']}"
-    purpose = {"purpose": "prepare the panel file"}
+    purpose = {"purpose": "panel_review"}
     got = client.get(url, params=purpose, headers=coordinator.headers)
     assert got.status_code == 200 and got.content == PDF
     assert got.headers["content-type"] == "application/pdf"

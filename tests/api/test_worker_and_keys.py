@@ -71,10 +71,10 @@ def test_a_withdrawn_case_is_erased_after_the_grace_period_once(
     case_id = new_case(client, cast.referrer)["id"]
     step(ctx, client, cast.referrer, case_id, "withdraw_consent")
     url = f"/api/v1/cases/{case_id}/identity"
-    assert client.get(url, params={"purpose": "check"}, headers=cast.referrer.headers).status_code == 200
+    assert client.get(url, params={"purpose": "assessment"}, headers=cast.referrer.headers).status_code == 200
     clock.advance(timedelta(days=ctx.policy.withdrawal_grace_days + 1))
     assert scheduler.run_pass(ctx).erased == 1
-    assert_problem(client.get(url, params={"purpose": "check"}, headers=cast.referrer.headers), 410)
+    assert_problem(client.get(url, params={"purpose": "assessment"}, headers=cast.referrer.headers), 410)
     entries = audit_count(ctx)
     assert scheduler.run_pass(ctx).erased == 0
     assert audit_count(ctx) == entries
@@ -87,7 +87,7 @@ def test_rotation_keeps_identities_readable_and_erasure_makes_them_gone(
     referrer = cast.referrer
     first = new_case(client, referrer, referral_body(full_name="Testperson Rotated"))["id"]
     second = new_case(client, referrer, referral_body(full_name="Testperson Erased"))["id"]
-    purpose = {"purpose": "follow-up"}
+    purpose = {"purpose": "safeguarding"}
 
     def name(case_id: str) -> str:
         response = client.get(f"/api/v1/cases/{case_id}/identity", params=purpose, headers=referrer.headers)

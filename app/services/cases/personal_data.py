@@ -17,7 +17,8 @@ from app.services import audit
 from app.services.case_keys import destroy_case_key, open_case_key
 from app.services.cases.core import append_audit, audit_actor_of, load_visible_case, require_need_to_know
 from app.services.context import ServiceContext
-from app.services.errors import Gone
+from app.services.errors import Gone, choice
+from app.workflow.states import Purpose
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,9 @@ class Identity:
 
 
 def read_identity(ctx: ServiceContext, principal: Principal, case_id: uuid.UUID, purpose: str) -> Identity:
-    """Decrypt the person and the account for someone with need-to-know; always audited with the purpose."""
+    """Decrypt the person and the account for someone with need-to-know; always audited with the purpose (a
+    `Purpose` code: anything else is invalid input)."""
+    stated = choice(Purpose, purpose, "purpose")
     now = ctx.clock.now()
     with transaction(ctx.sessions) as session:
         case = load_visible_case(session, principal, case_id, for_update=False)
@@ -42,7 +45,7 @@ def read_identity(ctx: ServiceContext, principal: Principal, case_id: uuid.UUID,
             ctx,
             principal,
             "identity.read",
-            details={"purpose": purpose},
+            details={"purpose": stated.value},
             now=now,
             case=case,
         )
