@@ -18,12 +18,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.services.case_keys import KEY_ERRORS, key_unavailable
 from app.services.errors import (
     Conflict,
     FieldProblem,
     Forbidden,
     Gone,
     InvalidInput,
+    KeyUnavailable,
     NotFound,
     PayloadTooLarge,
     PreconditionFailed,
@@ -94,6 +96,8 @@ STATUS_OF_ERROR: Mapping[type[ServiceError], tuple[int, str]] = {
     UnsupportedMediaType: (415, "Unsupported media type"),
     InvalidInput: (422, "Invalid input"),
     TooManyRequests: (429, "Too many requests"),
+    # The service cannot open the data until the operator restores the right key file: unavailable, not broken.
+    KeyUnavailable: (503, "Key unavailable"),
 }
 
 
@@ -143,6 +147,11 @@ async def _on_service_error(request: Request, error: Exception) -> ProblemRespon
     return problem(status, error.detail, title=title, headers=headers or None, **extra)
 
 
+async def _on_key_error(request: Request, error: Exception) -> ProblemResponse:
+    # A use-case turns the key errors it meets into `KeyUnavailable`; this catches any it did not.
+    return await _on_service_error(request, key_unavailable(error, "data of this request"))
+
+
 async def _on_unexpected(_request: Request, error: Exception) -> ProblemResponse:
     logger.error("unhandled error", exc_info=error)
     return problem(500, "an internal error occurred; it has been logged with this request's id")
@@ -152,6 +161,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)
     app.add_exception_handler(ServiceError, _on_service_error)
+    for key_error in KEY_ERRORS:
+        app.add_exception_handler(key_error, _on_key_error)
     app.add_exception_handler(Exception, _on_unexpected)
 
 

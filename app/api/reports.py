@@ -27,8 +27,22 @@ AuditReader = Annotated[Principal, Depends(authorize(Permission.read_audit))]
 StatisticsReader = Annotated[Principal, Depends(authorize(Permission.read_statistics))]
 
 
+#: The years reports and statistics cover: a date outside them names no deadline of this service, and the
+#: ends of the calendar overflow the day arithmetic below.
+REPORT_YEARS = range(2000, 2101)
+
+
 def _bounds(start: date | None, end: date | None) -> tuple[datetime | None, datetime | None]:
-    """`from` and `to` are whole days, both included."""
+    """`from` and `to` are whole days, both included, within `REPORT_YEARS`, `from` not after `to`."""
+    problems = [
+        FieldProblem((name,), f"a date from {REPORT_YEARS[0]} to {REPORT_YEARS[-1]}")
+        for name, day in (("from", start), ("to", end))
+        if day is not None and day.year not in REPORT_YEARS
+    ]
+    if not problems and start is not None and end is not None and start > end:
+        problems.append(FieldProblem(("to",), "the period ends before it starts"))
+    if problems:
+        raise InvalidInput("the report period is not valid", problems)
     return (
         datetime.combine(start, time.min, tzinfo=UTC) if start else None,
         datetime.combine(end, time.min, tzinfo=UTC) + timedelta(days=1) if end else None,
@@ -65,6 +79,7 @@ _BREACH: TypeAdapter[Breach] = TypeAdapter(Breach)
     response_model=ComplianceReport,
     responses={200: {"content": CSV_CONTENT}},
     summary="Deadline compliance by kind, organisation or sector",
+    dependencies=[fields_from(query=["from", "to"])],
 )
 def compliance_report(
     ctx: Context,
@@ -90,7 +105,7 @@ def compliance_report(
     response_model=list[Breach],
     responses={200: {"content": CSV_CONTENT}},
     summary="Duties met late or overdue, with how late (streamed)",
-    dependencies=[fields_from(query=["kind"])],
+    dependencies=[fields_from(query=["kind", "from", "to"])],
 )
 def breach_list(
     ctx: Context,
@@ -136,7 +151,7 @@ def _json_array(items: Iterator[str]) -> Iterator[str]:
     summary="Anonymous yearly statistics, small cells suppressed",
 )
 def year_statistics(
-    ctx: Context, principal: StatisticsReader, year: Annotated[int, Query(ge=2000, le=2100)]
+    ctx: Context, principal: StatisticsReader, year: Annotated[int, Query(ge=REPORT_YEARS[0], le=REPORT_YEARS[-1])]
 ) -> statistics.YearStatistics:
     result = statistics.year_statistics(ctx, year)
     _record_export(ctx, principal, "statistics.read", {"year": year})

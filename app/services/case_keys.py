@@ -6,7 +6,10 @@ field name, which a column type cannot see.
 
 from __future__ import annotations
 
+import logging
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.models import CaseKey
 from app.security.envelope import (
+    EnvelopeError,
     WrappedKey,
     decrypt_field,
     decrypt_json,
@@ -24,8 +28,35 @@ from app.security.envelope import (
     unwrap_case_key,
     wrap_case_key,
 )
-from app.security.keyfile import KeyRing
-from app.services.errors import Gone
+from app.security.keyfile import KeyFileError, KeyRing, UnknownKekError
+from app.services.errors import Gone, KeyUnavailable
+
+logger = logging.getLogger("app.keys")
+
+#: What the security layer raises when a key is missing or does not open the data.
+KEY_ERRORS: tuple[type[Exception], ...] = (EnvelopeError, KeyFileError, UnknownKekError)
+
+
+def key_unavailable(error: Exception, what: str) -> KeyUnavailable:
+    """The caller's error for a key that is missing or does not open `what`, and the operator's log line (the
+    security layer's messages name key ids and files, never key bytes or plaintext)."""
+    logger.error(
+        "a key is unavailable: %s could not be opened (%s: %s); check that NRM_KEY_FILE is the key file this "
+        "database was written with, and that no key-encryption key still in use was retired",
+        what,
+        type(error).__name__,
+        error,
+    )
+    return KeyUnavailable("a key needed to open these data is unavailable; the operator has been told")
+
+
+@contextmanager
+def opening(what: str) -> Iterator[None]:
+    """Run a decryption; a missing key or data that do not open end the use-case with `KeyUnavailable`."""
+    try:
+        yield
+    except KEY_ERRORS as error:
+        raise key_unavailable(error, what) from None
 
 
 class CaseCipher:
@@ -39,13 +70,15 @@ class CaseCipher:
         return encrypt_json(self._key, self._case_id, field, value)
 
     def open_json(self, field: str, blob: bytes) -> Any:
-        return decrypt_json(self._key, self._case_id, field, blob)
+        with opening(f"the {field} of case {self._case_id}"):
+            return decrypt_json(self._key, self._case_id, field, blob)
 
     def seal_text(self, field: str, text: str) -> bytes:
         return encrypt_field(self._key, self._case_id, field, text.encode("utf-8"))
 
     def open_text(self, field: str, blob: bytes) -> str:
-        return decrypt_field(self._key, self._case_id, field, blob).decode("utf-8")
+        with opening(f"the {field} of case {self._case_id}"):
+            return decrypt_field(self._key, self._case_id, field, blob).decode("utf-8")
 
     @property
     def key(self) -> bytes:
@@ -64,7 +97,8 @@ def open_case_key(session: Session, keyring: KeyRing, case_id: uuid.UUID) -> Cas
     row = session.get(CaseKey, case_id)
     if row is None or row.wrapped_key is None or row.kek_id is None:
         raise Gone("the personal data of this case have been erased")
-    case_key = unwrap_case_key(keyring, WrappedKey(kek_id=row.kek_id, blob=row.wrapped_key), str(case_id))
+    with opening(f"the key of case {case_id}"):
+        case_key = unwrap_case_key(keyring, WrappedKey(kek_id=row.kek_id, blob=row.wrapped_key), str(case_id))
     return CaseCipher(case_id, case_key)
 
 

@@ -32,7 +32,7 @@ from app.models import Case, Document
 from app.security.envelope import ChunkedEncryptor, decrypt_chunks
 from app.security.permissions import Principal
 from app.services.case_access import case_ties
-from app.services.case_keys import open_case_key
+from app.services.case_keys import open_case_key, opening
 from app.services.cases.core import append_audit, load_visible_case, require_need_to_know
 from app.services.context import ServiceContext
 from app.services.errors import (
@@ -193,7 +193,8 @@ def read_document(
         cipher = open_case_key(session, ctx.keyring, case.id)  # 410 after erasure
         if row.content is None:
             raise Gone("the document has been erased")
-        data = b"".join(decrypt_chunks(cipher.key, str(case.id), str(row.id), row.content))
+        with opening(f"document {row.id} of case {case.id}"):
+            data = b"".join(decrypt_chunks(cipher.key, str(case.id), str(row.id), row.content))
         append_audit(
             session,
             ctx,

@@ -69,6 +69,11 @@ class PreconditionFailed(ServiceError):
         return {"current_version": self.current_version}
 
 
+class KeyUnavailable(ServiceError):
+    """A key the data need is not in the key file, or does not open them: the operator's to mend (the key file
+    this database was written with), never the caller's; `case_keys.key_unavailable` logs it for them."""
+
+
 class PayloadTooLarge(ServiceError):
     """More bytes than the service keeps."""
 

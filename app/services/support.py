@@ -34,7 +34,7 @@ from app.security.envelope import (
 from app.security.keyfile import KeyRing
 from app.security.permissions import Permission, Principal
 from app.services.case_access import may_read_provider_contact
-from app.services.case_keys import CaseCipher, seal_text_or_none
+from app.services.case_keys import CaseCipher, opening, seal_text_or_none
 from app.services.cases.core import (
     append_audit,
     cipher_of,
@@ -221,9 +221,10 @@ def get_provider(ctx: ServiceContext, principal: Principal, provider_id: uuid.UU
             raise NotFound("no such provider")
         if not may_read_provider_contact(session, principal, provider_id, ProviderKind(row.kind)):
             return ProviderView(row.id, row.name, ProviderKind(row.kind))
-        key, ad = _provider_key(ctx.keyring, row), _provider_ad(row.id)
-        address = decrypt_field(key, ad, "address", row.address_blob).decode("utf-8")
-        phone = decrypt_field(key, ad, "phone", row.phone_blob).decode("utf-8") if row.phone_blob else None
+        with opening(f"the contacts of provider {row.id}"):
+            key, ad = _provider_key(ctx.keyring, row), _provider_ad(row.id)
+            address = decrypt_field(key, ad, "address", row.address_blob).decode("utf-8")
+            phone = decrypt_field(key, ad, "phone", row.phone_blob).decode("utf-8") if row.phone_blob else None
         append_audit(
             session,
             ctx,

@@ -142,6 +142,9 @@ def is_presumed_child(referral: Referral, now: datetime, policy: Policy) -> bool
 
 def _referral(ctx: Context) -> Step | Refusal:
     referral = ctx.event.referral or Referral()
+    birth = referral.date_of_birth
+    if birth is not None and birth > ctx.policy.calendar.local_date(ctx.now):
+        return invalid("date_of_birth_in_future", "the date of birth is after today", None)
     is_child = is_presumed_child(referral, ctx.now, ctx.policy)
     if not is_child and not referral.consent_given:
         return invalid(

@@ -36,7 +36,10 @@ def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         created, case_id = json.loads(base64.urlsafe_b64decode(padded))
-        return datetime.fromisoformat(created), uuid.UUID(case_id)
+        when = datetime.fromisoformat(created)
+        if when.utcoffset() is None:  # a time without offset compares with no stored time
+            raise ValueError("naive time")
+        return when, uuid.UUID(case_id)
     except (ValueError, TypeError):
         raise InvalidInput("the cursor is not valid", [FieldProblem(("cursor",), "not a cursor")]) from None
 
