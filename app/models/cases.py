@@ -171,13 +171,17 @@ class CaseKey(Base):
 
 
 class IdempotencyRecord(Base):
-    """The first result of a referral sent with an idempotency key, given again to a retry."""
+    """The first result of a referral sent with an idempotency key, given again to a retry for a day.
+
+    `request_mac` is a keyed MAC of the referral (a subkey of the key file's), never a plain hash: the referral
+    holds personal data, and a plain hash would let anyone with a copy of the database confirm a guess."""
 
     __tablename__ = "idempotency_records"
+    __table_args__ = (Index("ix_idempotency_records_created", "created_at"),)
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    request_hash: Mapped[str] = mapped_column(String(64))
+    request_mac: Mapped[str] = mapped_column(String(64))
     # The use-case's first result, given again as it was: a case view as JSON, which holds no personal data.
     result: Mapped[dict[str, Any]] = mapped_column(JSON)
     case_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)

@@ -66,13 +66,20 @@ class ServiceContext:
             self._keyring = load_key_file(self.settings.key_file)
             self._keyring_mtime = _mtime(self.settings.key_file)
 
+    def subkey(self, label: bytes) -> bytes:
+        """A key for one purpose, derived from the audit key with its own label (HKDF, RFC 5869), so that no
+        derived key can stand in for another or for the audit key, and the key file keeps fewer secrets."""
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=label).derive(self.keyring.audit_hmac_key)
+
     @property
     def token_signing_key(self) -> bytes:
-        """A subkey for access tokens, derived from the audit key with its own label (HKDF, RFC 5869),
-        so that neither key can stand in for the other and the key file keeps one secret less to manage."""
-        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"nrm/access-tokens/v1").derive(
-            self.keyring.audit_hmac_key
-        )
+        """The subkey that signs access tokens."""
+        return self.subkey(b"nrm/access-tokens/v1")
+
+    @property
+    def idempotency_mac_key(self) -> bytes:
+        """The subkey of the MAC an idempotency record keeps of its referral."""
+        return self.subkey(b"nrm/idempotency/v1")
 
     def close(self) -> None:
         self.engine.dispose()

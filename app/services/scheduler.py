@@ -1,4 +1,5 @@
-"""The scheduled jobs (`nrm worker`): close cases whose window lapsed, erase personal data when due.
+"""The scheduled jobs (`nrm worker`): close cases whose window lapsed, erase personal data when due, purge
+idempotency records whose window has passed.
 
 Each case is handled in its own transaction, taken with `FOR UPDATE SKIP LOCKED` on PostgreSQL so two
 workers never act on one case; a pass run twice changes nothing more, because each job selects only the
@@ -20,6 +21,7 @@ from app.models import Case, Deadline
 from app.services import audit
 from app.services.cases.core import SYSTEM_IDS, commit_decision, load_snapshot
 from app.services.cases.personal_data import erase_personal_data
+from app.services.cases.referral import purge_idempotency_records
 from app.services.context import ServiceContext
 from app.workflow import SYSTEM, Decision, EventName, EventRequest, State, decide
 from app.workflow.states import CloseReason, DeadlineKind
@@ -36,9 +38,13 @@ LAPSED_WINDOWS = {
 class PassReport:
     closed: int = 0
     erased: int = 0
+    idempotency_records_purged: int = 0
 
     def __str__(self) -> str:
-        return f"closed {self.closed} case(s) whose window lapsed; erased {self.erased} case(s)"
+        return (
+            f"closed {self.closed} case(s) whose window lapsed; erased {self.erased} case(s); "
+            f"purged {self.idempotency_records_purged} expired idempotency record(s)"
+        )
 
 
 def _candidates_with_lapsed_window(ctx: ServiceContext, state: State, kind: DeadlineKind) -> list[uuid.UUID]:
@@ -116,6 +122,17 @@ def erase_due(ctx: ServiceContext) -> int:
 
 
 def run_pass(ctx: ServiceContext) -> PassReport:
-    report = PassReport(closed=close_lapsed_windows(ctx), erased=erase_due(ctx))
-    logger.info("worker pass", extra={"closed": report.closed, "erased": report.erased})
+    report = PassReport(
+        closed=close_lapsed_windows(ctx),
+        erased=erase_due(ctx),
+        idempotency_records_purged=purge_idempotency_records(ctx),
+    )
+    logger.info(
+        "worker pass",
+        extra={
+            "closed": report.closed,
+            "erased": report.erased,
+            "idempotency_records_purged": report.idempotency_records_purged,
+        },
+    )
     return report

@@ -1,16 +1,20 @@
 """Refer a presumed victim: a new case, its key, its first deadlines, its history row and audit entry, in one
-transaction. With an idempotency key, a retry of the same referral gets the first result and creates nothing."""
+transaction. With an idempotency key, a retry of the same referral within `IDEMPOTENCY_WINDOW` gets the first
+result and creates nothing; the record keeps a keyed MAC of the referral (never a plain hash of personal data),
+is purged by the worker once the window has passed and goes with the case's erasure."""
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import hmac
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
 from app.db import read_only, transaction
@@ -56,9 +60,17 @@ class ReferralResult:
     replayed: bool
 
 
-def _fingerprint(referral: ReferralInput) -> str:
+#: How long a retry with the same idempotency key gets the first result: a client retries within minutes.
+IDEMPOTENCY_WINDOW = timedelta(days=1)
+
+
+def _fingerprint(ctx: ServiceContext, referral: ReferralInput) -> str:
     payload = json.dumps(dataclasses.asdict(referral), sort_keys=True, default=str)
-    return hashlib.sha256(payload.encode()).hexdigest()
+    return hmac.new(ctx.idempotency_mac_key, payload.encode(), hashlib.sha256).hexdigest()
+
+
+def _expired_before(now: datetime) -> datetime:
+    return now - IDEMPOTENCY_WINDOW
 
 
 def refer(
@@ -67,7 +79,7 @@ def refer(
     """Create a case from a referral. With an idempotency key, a retry returns the first result (the same key
     with another referral is invalid: `idempotency_key`)."""
     now = ctx.clock.now()
-    fingerprint = _fingerprint(referral)
+    fingerprint = _fingerprint(ctx, referral)
     if idempotency_key is not None:
         replay = _replay(ctx, principal, idempotency_key, fingerprint)
         if replay is not None:
@@ -128,11 +140,19 @@ def refer(
             # A new case has no panel, interview or document yet: its view needs no query.
             view = case_view(session, ctx, case, principal, ViewExtras())
             if idempotency_key is not None:
+                # An expired record of the same key gives way (the worker may not have purged it yet).
+                session.execute(
+                    delete(IdempotencyRecord).where(
+                        IdempotencyRecord.user_id == principal.user_id,
+                        IdempotencyRecord.key == idempotency_key,
+                        IdempotencyRecord.created_at <= _expired_before(now),
+                    )
+                )
                 session.add(
                     IdempotencyRecord(
                         user_id=principal.user_id,
                         key=idempotency_key,
-                        request_hash=fingerprint,
+                        request_mac=fingerprint,
                         result=CASE_VIEW.dump_python(view, mode="json"),
                         case_id=case_id,
                         created_at=now,
@@ -152,11 +172,20 @@ def refer(
 def _replay(ctx: ServiceContext, principal: Principal, key: str, fingerprint: str) -> CaseView | None:
     with read_only(ctx.read_sessions) as session:
         record = session.get(IdempotencyRecord, (principal.user_id, key))
-        if record is None:
+        if record is None or record.created_at <= _expired_before(ctx.clock.now()):
             return None
-        if record.request_hash != fingerprint:
+        if not hmac.compare_digest(record.request_mac, fingerprint):
             raise InvalidInput(
                 "this idempotency key was already used with another referral",
                 [FieldProblem(("idempotency_key",), "reused with a different referral")],
             )
         return CASE_VIEW.validate_python(record.result)
+
+
+def purge_idempotency_records(ctx: ServiceContext) -> int:
+    """Delete the records whose window has passed (the worker's pass); how many went."""
+    with transaction(ctx.sessions) as session:
+        result = session.execute(
+            delete(IdempotencyRecord).where(IdempotencyRecord.created_at <= _expired_before(ctx.clock.now()))
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
