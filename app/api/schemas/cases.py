@@ -10,10 +10,11 @@ import uuid
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from app.services.cases.events import ShortText, Text
 from app.workflow import AgeBand, ExploitationForm, Gender
+from app.workflow.communication import CommunicationAid, language_code
 from app.workflow.indicators import indicator_codes
 
 Nationality = Annotated[str, StringConstraints(pattern=r"^([A-Z]{2}|unknown)$")]
@@ -56,12 +57,27 @@ class AccountIn(_Strict):
     police_reference: ShortText | None = None
 
 
+LanguageCode = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z]{2,3}$"),
+    AfterValidator(language_code),
+    Field(description="a BCP 47 primary language subtag: ISO 639-1 (`ti`), else ISO 639-3 (`prs`)"),
+]
+
+
 class NeedsIn(_Strict):
-    interpreter_language: Annotated[str, StringConstraints(max_length=40)] | None = None
-    communication_aid: Annotated[str, StringConstraints(max_length=200)] | None = None
+    """Kept in clear and shown to auditors: codes only; anything descriptive goes into `note` (encrypted)."""
+
+    interpreter_language: LanguageCode | None = None
+    communication_aid: CommunicationAid | None = None
     dependants: int = Field(default=0, ge=0, le=30)
     support_wanted: bool = True
     shelter_needed: bool = False
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2_000)] | None = Field(
+        default=None,
+        description="what the codes cannot say (a dialect, an interpreter's gender...): encrypted with the case "
+        "key, returned by the identity endpoint as `account.needs_note`",
+    )
 
 
 class ConsentIn(_Strict):

@@ -26,6 +26,10 @@ from app.services.cases.views import CASE_VIEW, CaseView, ViewExtras, case_view
 from app.services.context import ServiceContext
 from app.services.errors import FieldProblem, InvalidInput, refused
 from app.workflow import AgeBand, Decision, Referral, Refusal, decide_referral
+from app.workflow.communication import CommunicationAid, language_code
+
+#: What `needs` may hold in clear: codes, counts and flags (`needs.note`, free text, is sealed in the account).
+CLEAR_NEEDS = frozenset({"interpreter_language", "communication_aid", "dependants", "support_wanted", "shelter_needed"})
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,25 @@ class ReferralResult:
     replayed: bool
 
 
+def needs_in_clear(needs: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """The needs as kept in clear (codes only: `app/workflow/communication.py`), and the note to seal; invalid
+    input where free text stands in place of a code."""
+    clear = {name: value for name, value in needs.items() if name != "note"}
+    problems = [FieldProblem(("needs", name), "not a field of the needs") for name in sorted(set(clear) - CLEAR_NEEDS)]
+    language, aid = clear.get("interpreter_language"), clear.get("communication_aid")
+    if language is not None:
+        try:
+            clear["interpreter_language"] = language_code(language)
+        except ValueError as error:
+            problems.append(FieldProblem(("needs", "interpreter_language"), str(error)))
+    if aid is not None and aid not in {a.value for a in CommunicationAid}:
+        problems.append(FieldProblem(("needs", "communication_aid"), "not a communication aid code"))
+    if problems:
+        raise InvalidInput("the needs hold codes; describe anything else in needs.note", problems)
+    note = needs.get("note")
+    return clear, note if isinstance(note, str) and note.strip() else None
+
+
 #: How long a retry with the same idempotency key gets the first result: a client retries within minutes.
 IDEMPOTENCY_WINDOW = timedelta(days=1)
 
@@ -79,6 +102,7 @@ def refer(
     """Create a case from a referral. With an idempotency key, a retry returns the first result (the same key
     with another referral is invalid: `idempotency_key`)."""
     now = ctx.clock.now()
+    needs, needs_note = needs_in_clear(referral.needs)
     fingerprint = _fingerprint(ctx, referral)
     if idempotency_key is not None:
         replay = _replay(ctx, principal, idempotency_key, fingerprint)
@@ -124,7 +148,7 @@ def refer(
                 region=referral.region,
                 exploitation_forms=sorted(referral.exploitation_forms),
                 indicators=sorted(referral.indicators),
-                needs=referral.needs,
+                needs=needs,
                 consent_given=referral.consent_given,
                 shelter_needed=bool(referral.needs.get("shelter_needed")),
                 referring_sector=principal.sector.value,
@@ -133,7 +157,9 @@ def refer(
                     "person",
                     {**referral.person, "asylum_interview_reference": referral.asylum_interview_reference},
                 ),
-                account_blob=cipher.seal_json("account", referral.account),
+                account_blob=cipher.seal_json(
+                    "account", {**referral.account, "needs_note": needs_note} if needs_note else referral.account
+                ),
             )
             session.add(case)
             record_decision(session, case, decision, cipher, actor_ids_of(principal), now)
