@@ -10,6 +10,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -99,9 +100,17 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[str]:
     """A throw-away PostgreSQL database for this session (and xdist worker), migrated once."""
+    with throwaway_postgres_database() as url:
+        yield url
+
+
+@contextmanager
+def throwaway_postgres_database(label: str = "") -> Iterator[str]:
+    """A new, migrated PostgreSQL database of its own (skips the test if the server is unreachable), dropped at
+    the end; for a module that builds one world and keeps it."""
     if POSTGRES_PROBLEM:
         pytest.skip(UNREACHABLE_MESSAGE)
-    name = f"nrm_test_{_worker_suffix()}_{uuid.uuid4().hex[:10]}"
+    name = f"nrm_test_{label}{_worker_suffix()}_{uuid.uuid4().hex[:10]}"
     admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
