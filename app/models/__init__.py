@@ -14,7 +14,8 @@ from app.models.cases import (
     Panel,
     PanelSeat,
 )
-from app.models.support import Document, Interview, Provider, ServiceReferral, SupportNeed
+from app.models.justice import JusticeMilestone
+from app.models.support import Document, Interview, NeedsAssessment, Provider, ServiceReferral, SupportNeed
 
 __all__ = [
     "AccessToken",
@@ -28,7 +29,9 @@ __all__ = [
     "Document",
     "IdempotencyRecord",
     "Interview",
+    "JusticeMilestone",
     "LoginFailure",
+    "NeedsAssessment",
     "Notification",
     "Organisation",
     "Panel",

@@ -29,6 +29,7 @@ from app.workflow import (
     PreliminaryOutcome,
     Referral,
     Refusal,
+    ReopenReason,
     ResumeDeadline,
     Sector,
     State,
@@ -168,8 +169,18 @@ class CaseMachine(RuleBasedStateMachine):
             )
         if event is E.withdraw_consent:
             return (REFERRER if flag else COORDINATOR), EventRequest(event)
-        if event in (E.child_protection_notified, E.guardian_appointed, E.shelter_offered, E.police_notified):
+        if event in (
+            E.child_protection_notified,
+            E.guardian_appointed,
+            E.shelter_offered,
+            E.police_notified,
+            E.emergency_shelter_provided,
+            E.support_plan_reviewed,
+        ):
             return (CASEWORKER if flag else COORDINATOR), EventRequest(event)
+        if event is E.reopen:
+            reason = list(ReopenReason)[pick % len(ReopenReason)]
+            return COORDINATOR, EventRequest(event, reason=reason.value if flag else None)
         if event is E.report_missing:
             return (CASEWORKER if flag else REFERRER), EventRequest(event)
         return COORDINATOR, EventRequest(event)
