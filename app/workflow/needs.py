@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
 
+from app.workflow.model import Refusal, held_back
 from app.workflow.states import NeedKind
 from app.workflow.support import Urgency
 
@@ -134,3 +135,10 @@ def assessment_answers(
         if missing:
             problems.append(f"a full assessment answers every area; missing: {', '.join(missing)}")
     return result, problems
+
+
+def refuse_assessment(case_ended: bool) -> Refusal | None:
+    """Why no assessment may be recorded on this case now, if so."""
+    if case_ended:
+        return held_back("case_ended", "the case has ended: reopen it to assess the person's needs again", None)
+    return None
