@@ -35,6 +35,7 @@ from app.workflow.needs import (
     parse_slot,
     refuse_assessment,
     slot_key,
+    slot_order,
 )
 from app.workflow.states import NeedKind
 from app.workflow.support import Urgency
@@ -222,6 +223,10 @@ def record_assessment(
         return _view(row, needs, cipher)
 
 
+def _in_form_order(need: SupportNeed) -> tuple[int, str]:
+    return slot_order(NeedKind(need.kind), Urgency(need.urgency))
+
+
 def _view(row: NeedsAssessment, needs: list[SupportNeed], cipher: CaseCipher | None) -> AssessmentView:
     note = cipher.open_text(_NOTE, row.note_blob) if cipher is not None and row.note_blob else None
     return AssessmentView(
@@ -229,7 +234,7 @@ def _view(row: NeedsAssessment, needs: list[SupportNeed], cipher: CaseCipher | N
         scope=AssessmentScope(row.scope),
         assessed_at=row.assessed_at,
         answers={key: Answer(value) for key, value in row.answers.items()},
-        needs=[need_view(need, cipher) for need in needs],
+        needs=[need_view(need, cipher) for need in sorted(needs, key=_in_form_order)],
         note=note,
         recorded_by=row.recorded_by,
         organisation_id=row.organisation_id,

@@ -73,6 +73,8 @@ def _periods(rows: list[CaseHistory]) -> list[SupportPeriod]:
     periods: list[SupportPeriod] = []
     current: tuple[datetime, EventName] | None = None
     for row in rows:
+        if row.from_state == row.to_state:
+            continue  # an action that left the state as it was (a caseworker assigned, a review held)
         to_state = State(row.to_state)
         if to_state is State.identified and current is None:
             current = (row.at, EventName(row.event))

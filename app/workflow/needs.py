@@ -110,6 +110,12 @@ def slot_of(kind: NeedKind, urgency: Urgency) -> Slot | None:
     return None if area is None else (urgency, area)
 
 
+def slot_order(kind: NeedKind, urgency: Urgency) -> tuple[int, str]:
+    """Where a need comes in the order a form asks: by its slot, then by kind (needs of no area last)."""
+    slot = slot_of(kind, urgency)
+    return (SLOTS.index(slot) if slot in SLOTS else len(SLOTS), kind.value)
+
+
 def assessment_answers(
     scope: AssessmentScope, needs: Iterable[tuple[NeedKind, Urgency]], answers: Mapping[Slot, Answer]
 ) -> tuple[dict[Slot, Answer], list[str]]:
