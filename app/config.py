@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,6 +35,14 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO")
     db_pool_size: int = Field(default=10, ge=1)
     max_document_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=512 * 1024 * 1024)
+    public_url: str | None = Field(
+        default=None, description="the address people reach the service at, e.g. https://mnr.example.org"
+    )
+    secure_cookies: bool | None = Field(
+        default=None, description="mark web cookies Secure; default: on when NRM_PUBLIC_URL is https"
+    )
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    session_absolute_hours: int = Field(default=12, ge=1, le=7 * 24)
 
     @field_validator("database_url")
     @classmethod
@@ -41,6 +50,16 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite://", "postgresql")):
             raise ValueError("must start with sqlite:// or postgresql+psycopg://")
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
+            raise ValueError("must be an absolute http:// or https:// address without query or fragment")
+        return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
 
     @field_validator("log_level")
     @classmethod
@@ -53,6 +72,21 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def public_origin(self) -> str | None:
+        """`scheme://host[:port]` of NRM_PUBLIC_URL, the origin browsers name in `Origin` headers."""
+        if self.public_url is None:
+            return None
+        parts = urlsplit(self.public_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def cookies_secure(self) -> bool:
+        """Whether web cookies carry `Secure`: as NRM_SECURE_COOKIES says, else when the public URL is https."""
+        if self.secure_cookies is not None:
+            return self.secure_cookies
+        return self.public_url is not None and self.public_url.startswith("https://")
 
 
 def load_settings(**overrides: object) -> Settings:

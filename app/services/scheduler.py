@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.db import transaction
 from app.models import Case, Deadline
-from app.services import audit
+from app.services import audit, web_sessions
 from app.services.cases import commit_decision, current_panel, erase_personal_data, snapshot_of
 from app.services.context import ServiceContext
 from app.workflow import SYSTEM, Decision, EventName, EventRequest, State, decide
@@ -35,9 +35,13 @@ LAPSED_WINDOWS = {
 class PassReport:
     closed: int = 0
     erased: int = 0
+    sessions_purged: int = 0
 
     def __str__(self) -> str:
-        return f"closed {self.closed} case(s) whose window lapsed; erased {self.erased} case(s)"
+        return (
+            f"closed {self.closed} case(s) whose window lapsed; erased {self.erased} case(s); "
+            f"purged {self.sessions_purged} ended web session(s)"
+        )
 
 
 def _candidates_with_lapsed_window(ctx: ServiceContext, state: State, kind: DeadlineKind) -> list[uuid.UUID]:
@@ -115,6 +119,8 @@ def erase_due(ctx: ServiceContext) -> int:
 
 
 def run_pass(ctx: ServiceContext) -> PassReport:
-    report = PassReport(closed=close_lapsed_windows(ctx), erased=erase_due(ctx))
+    report = PassReport(
+        closed=close_lapsed_windows(ctx), erased=erase_due(ctx), sessions_purged=web_sessions.purge_ended(ctx)
+    )
     logger.info("worker pass", extra={"closed": report.closed, "erased": report.erased})
     return report
