@@ -57,8 +57,8 @@ class Formats:
         return format_decimal(value, locale=self.locale)
 
     def percent(self, value: float | Decimal) -> str:
-        """A ratio (0.875) as `87,5 %` / `87.5%`."""
-        return format_percent(value, format="#,##0.#%", locale=self.locale)
+        """A ratio (0.875) as `87,5 %` / `87.5%`: the locale's pattern, to a tenth of a percent at most."""
+        return format_percent(round(float(value), 3), locale=self.locale, decimal_quantization=False)
 
     def _count(self, message: str, count: int) -> str:
         """A message from `ngettext` with its `%(num)s` filled in the page's number format."""
