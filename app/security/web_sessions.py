@@ -7,7 +7,7 @@
   one write per request; a session can therefore end up to a minute early, never late.
 - Every unsafe request carries a form token: an HMAC of the cookie the page was served with (the session secret
   once signed in, a visitor nonce before), so it is per session, stateless, and useless without the cookie. The
-  request must also come from the service's own origin (`Origin`, else `Sec-Fetch-Site`).
+  request must also come from the service's own origin (`Origin`, else `Sec-Fetch-Site`: see `same_origin`).
 - Cookies are `HttpOnly`, `SameSite=Lax`, and `Secure` with the `__Host-` prefix when the service is served over
   HTTPS (the prefix makes the browser refuse a cookie set by a sibling domain or over plain HTTP).
 """
@@ -69,9 +69,12 @@ def form_token_matches(key: bytes, token: str, cookie_values: Iterable[str]) -> 
 
 
 def same_origin(origin: str | None, sec_fetch_site: str | None, own_origin: str) -> bool:
-    """Whether an unsafe request comes from the service's own pages. Browsers send `Origin` on every POST; a
-    request without it is accepted only when `Sec-Fetch-Site` says same-origin, and refused with neither."""
-    if origin:
+    """Whether an unsafe request comes from the service's own pages.
+
+    A named `Origin` must be ours. Under `Referrer-Policy: no-referrer` (which every page sends) browsers post
+    forms with `Origin: null`, so a null or missing origin is accepted only when `Sec-Fetch-Site` says
+    same-origin; browsers send that header to HTTPS and localhost addresses, which is where the service runs."""
+    if origin and origin != "null":
         return origin.rstrip("/").lower() == own_origin.rstrip("/").lower()
     return sec_fetch_site == "same-origin"
 

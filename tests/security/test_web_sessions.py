@@ -70,6 +70,8 @@ def test_only_the_services_own_origin_may_post() -> None:
     assert not same_origin("https://evil.example", "same-origin", own)
     assert not same_origin("http://mnr.example.org", None, own)  # another scheme is another origin
     assert not same_origin("null", None, own)
+    assert same_origin("null", "same-origin", own)  # what a browser sends under Referrer-Policy: no-referrer
+    assert not same_origin("null", "cross-site", own)
     assert same_origin(None, "same-origin", own)
     assert not same_origin(None, "same-site", own)
     assert not same_origin(None, "cross-site", own)

@@ -90,6 +90,7 @@ def test_pages_hold_no_inline_script_or_style(ctx: ServiceContext, web: WebClien
         ("a sibling site over http", {"origin": "http://testserver.evil.example"}),
         ("no origin header at all", {"origin": None}),
         ("cross-site fetch metadata", {"origin": None, "headers": {"Sec-Fetch-Site": "cross-site"}}),
+        ("a null origin from another site", {"origin": "null", "headers": {"Sec-Fetch-Site": "cross-site"}}),
     ],
 )
 def test_a_forged_form_is_refused_with_a_page_in_language(
@@ -115,10 +116,16 @@ def test_a_forged_form_is_refused_with_a_page_in_language(
     assert english.status_code == 403 and "Your form could not be checked" in english.text
 
 
-def test_fetch_metadata_stands_in_for_a_missing_origin(ctx: ServiceContext, web: WebClient) -> None:
+@pytest.mark.parametrize("origin", [None, "null"])
+def test_fetch_metadata_stands_in_for_a_missing_or_null_origin(
+    ctx: ServiceContext, web: WebClient, origin: str | None
+) -> None:
+    # Under Referrer-Policy: no-referrer, browsers post forms with `Origin: null` and `Sec-Fetch-Site`.
     create_account(ctx, "referrer1", ["referrer"])
     web.sign_in("referrer1")
-    response = web.submit("/sign-out", {}, from_page="/my-work", origin=None, headers={"Sec-Fetch-Site": "same-origin"})
+    response = web.submit(
+        "/sign-out", {}, from_page="/my-work", origin=origin, headers={"Sec-Fetch-Site": "same-origin"}
+    )
     assert response.status_code == 303 and response.headers["location"] == "/?status=signed-out"
 
 
