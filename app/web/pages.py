@@ -99,6 +99,11 @@ class Page:
     _new_visitor: str | None = field(default=None, repr=False)
 
     @property
+    def ctx(self) -> ServiceContext:
+        """The service context to pass to service functions, with `principal`."""
+        return service_context(self.request)
+
+    @property
     def principal(self) -> Principal:
         if self.signed_in is None:
             raise SignInRequired(session_ended=False)
