@@ -28,6 +28,8 @@ cli.add_typer(keys_cli, name="keys")
 cli.add_typer(audit_cli, name="audit")
 stats_cli = typer.Typer(no_args_is_help=True, help="Anonymous statistics.")
 cli.add_typer(stats_cli, name="stats")
+instance_cli = typer.Typer(no_args_is_help=True, help="This instance's identity for cross-border transfers.")
+cli.add_typer(instance_cli, name="instance")
 
 OPERATOR_ORGANISATION = "Opérateur du MNR"
 
@@ -194,6 +196,52 @@ def keys_retire(kek_id: str) -> None:
     finally:
         ctx.close()
     typer.echo(f"key-encryption key {kek_id} destroyed")
+
+
+@instance_cli.command("show")
+def instance_show() -> None:
+    """Print this instance's identity line, to send to a peer (then read the fingerprint to each other)."""
+    from app.security.keyfile import KeyFileError, load_key_file
+    from app.services.instance import local_identity
+
+    settings = get_settings()
+    try:
+        # Read, never create: a key file is made by `nrm keys ensure` (or the first start on an empty database).
+        identity = local_identity(settings, load_key_file(settings.key_file))
+    except KeyFileError as error:
+        _fail(f"{error} (NRM_KEY_FILE)")
+    except ServiceError as error:
+        _fail(_describe(error))
+    typer.echo(identity.to_line())
+
+
+@instance_cli.command("rotate")
+def instance_rotate() -> None:
+    """Add a new generation of signing and encryption keys; peers must then register the new identity line."""
+    from app.services import instance
+
+    ctx = _context()
+    try:
+        key_id = instance.rotate_keys(ctx)
+    finally:
+        ctx.close()
+    typer.echo(f"active instance keys {key_id}; send the new line of `nrm instance show` to every peer")
+    typer.echo("the older keys still open what peers seal to them until `nrm instance retire KEY_ID`")
+
+
+@instance_cli.command("retire")
+def instance_retire(key_id: str) -> None:
+    """Destroy an old generation of instance keys once every peer uses the new identity line."""
+    from app.services import instance
+
+    ctx = _context()
+    try:
+        instance.retire_keys(ctx, key_id)
+    except ServiceError as error:
+        _fail(_describe(error))
+    finally:
+        ctx.close()
+    typer.echo(f"instance keys {key_id} destroyed")
 
 
 @audit_cli.command("verify")

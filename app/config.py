@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.security.instance_identity import normalise_base_url, normalise_country, normalise_name
+
 DEFAULT_VAR_DIR = Path("var")
 
 
@@ -35,8 +37,13 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO")
     db_pool_size: int = Field(default=10, ge=1)
     max_document_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=512 * 1024 * 1024)
+    # This instance as peers see it (cross-border transfers, `nrm instance show`); unset until it has peers.
+    instance_name: str | None = Field(default=None, description="display name in this instance's identity line")
+    instance_country: str | None = Field(default=None, description="ISO 3166-1 alpha-2 code, e.g. FR")
     public_url: str | None = Field(
-        default=None, description="the address people reach the service at, e.g. https://mnr.example.org"
+        default=None,
+        description="base URL by which peers and people reach this instance: https://host[/path] "
+        "(http only for a loopback host)",
     )
     secure_cookies: bool | None = Field(
         default=None, description="mark web cookies Secure; default: on when NRM_PUBLIC_URL is https"
@@ -51,16 +58,6 @@ class Settings(BaseSettings):
             raise ValueError("must start with sqlite:// or postgresql+psycopg://")
         return value
 
-    @field_validator("public_url")
-    @classmethod
-    def _absolute_url(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        parts = urlsplit(value.strip())
-        if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
-            raise ValueError("must be an absolute http:// or https:// address without query or fragment")
-        return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
-
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
@@ -68,6 +65,26 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
         return level
+
+    @field_validator("instance_name", "instance_country", "public_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("instance_name")
+    @classmethod
+    def _instance_name(cls, value: str | None) -> str | None:
+        return None if value is None else normalise_name(value)
+
+    @field_validator("instance_country")
+    @classmethod
+    def _instance_country(cls, value: str | None) -> str | None:
+        return None if value is None else normalise_country(value)
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        return None if value is None else normalise_base_url(value)
 
     @property
     def is_sqlite(self) -> bool:
