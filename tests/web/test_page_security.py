@@ -24,20 +24,20 @@ from app.web.routes import ROUTERS
 from app.web.routing import SAFE_METHODS, WebRoute, web_router
 from tests.web.helpers import ORIGIN, WebClient, create_account, form_token
 
-test_pages = web_router()
+extra_pages = web_router()
 
 
-@test_pages.get("/test/audit-only")
+@extra_pages.get("/test/audit-only")
 def audit_only(page: Annotated[Page, Depends(page_for(Permission.read_audit))]) -> Response:
     return page.render("pages/my_work.html")
 
 
-@test_pages.get("/test/erased")
+@extra_pages.get("/test/erased")
 def erased(page: PublicPage) -> Response:
     raise Gone("personal data erased")
 
 
-@test_pages.get("/test/broken")
+@extra_pages.get("/test/broken")
 def broken(page: PublicPage) -> Response:
     raise RuntimeError("a bug with a secret in its message: Jeanne Fictive")
 
@@ -45,7 +45,7 @@ def broken(page: PublicPage) -> Response:
 @pytest.fixture
 def web_with_test_pages(ctx: ServiceContext) -> Iterator[WebClient]:
     app = create_app(context=ctx)
-    app.include_router(test_pages)
+    app.include_router(extra_pages)
     with TestClient(app, base_url=ORIGIN, raise_server_exceptions=False) as client:
         yield WebClient(client)
 

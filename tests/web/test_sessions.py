@@ -17,6 +17,7 @@ from app.models import WebSession
 from app.security.web_sessions import secret_hash
 from app.services import accounts, scheduler, web_sessions
 from app.services.context import ServiceContext
+from app.services.errors import Unauthenticated
 from tests.web.helpers import TEST_PASSWORD, WebClient, create_account
 
 
@@ -132,6 +133,11 @@ def test_pages_that_need_a_person_send_others_to_sign_in(ctx: ServiceContext, we
     web.sign_in("referrer1")
     signed_in = web.get("/")
     assert signed_in.status_code == 303 and signed_in.headers["location"] == "/my-work"
+    first = web.client.cookies["nrm_session"]
+    web.submit("/sign-in", {"username": "referrer1", "password": TEST_PASSWORD}, from_page="/my-work")
+    assert web.client.cookies["nrm_session"] != first
+    with pytest.raises(Unauthenticated):  # a second sign-in on the same browser ends the first session
+        web_sessions.resolve(ctx, first)
 
 
 def test_sign_in_errors_are_shown_in_a_summary_and_by_each_field(ctx: ServiceContext, web: WebClient) -> None:
@@ -161,6 +167,6 @@ def test_the_login_throttle_is_shared_with_the_api(ctx: ServiceContext, web: Web
     api = web.client.post("/api/v1/auth/token", data={"username": "referrer1", "password": TEST_PASSWORD})
     assert api.status_code == 429
     page = web.sign_in("referrer1")
-    assert page.status_code == 429
+    assert page.status_code == 429 and page.headers["retry-after"] == "900"
     assert "Trop de tentatives de connexion. Attendez 15 minutes, puis réessayez." in page.text
     assert "nrm_session" not in page.headers.get("set-cookie", "")

@@ -44,10 +44,12 @@ def _sign_in_form(
     errors: FormErrors | None = None,
     status_code: int = 200,
     notice: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response:
     return page.render(
         "pages/sign_in.html",
         status_code=status_code,
+        headers=headers,
         username=username,
         errors=errors or FormErrors(),
         notice=notice,
@@ -91,10 +93,14 @@ def sign_in(
                 minutes,
             ),
         )
-        return _sign_in_form(page, username=username, errors=errors, status_code=429)
+        retry = {"Retry-After": str(refused.retry_after_seconds)}
+        return _sign_in_form(page, username=username, errors=errors, status_code=429, headers=retry)
     except Unauthenticated:
         errors.add("username", page.gettext("The username or the password is not right"))
         return _sign_in_form(page, username=username, errors=errors, status_code=422)
+    previous = session_secret(request)
+    if previous:  # signing in again on this browser ends the session it had
+        web_sessions.sign_out(ctx, previous)
     response = page.redirect(HOME_PATH)
     policy = cookie_policy(ctx)
     # No max-age: the cookie leaves with the browser session; the server ends it sooner by its timeouts.
