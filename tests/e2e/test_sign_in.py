@@ -30,6 +30,11 @@ def test_sign_in_and_out_in_french(page: Page, live_server: LiveServer) -> None:
     assert_no_horizontal_scroll(page)
     assert "referrer1" not in page.url and "referrer1" not in page.title()
     assert page.evaluate("() => localStorage.length + sessionStorage.length + document.cookie.length") == 0
+    page.emulate_media(media="print")  # printed: the content, without menus, switches or buttons
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    expect(page.get_by_role("button", name="Se déconnecter")).to_be_hidden()
+    expect(page.get_by_role("button", name="EN – English")).to_be_hidden()
+    page.emulate_media(media="screen")
 
     page.get_by_role("button", name="Se déconnecter").click()
     expect(page).to_have_url(live_server.at("/?status=signed-out"))
