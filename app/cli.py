@@ -28,6 +28,8 @@ cli.add_typer(keys_cli, name="keys")
 cli.add_typer(audit_cli, name="audit")
 stats_cli = typer.Typer(no_args_is_help=True, help="Anonymous statistics.")
 cli.add_typer(stats_cli, name="stats")
+guidance_cli = typer.Typer(no_args_is_help=True, help="First-steps guidance, routing tables and indicators.")
+cli.add_typer(guidance_cli, name="guidance")
 instance_cli = typer.Typer(no_args_is_help=True, help="This instance's identity for cross-border transfers.")
 cli.add_typer(instance_cli, name="instance")
 
@@ -137,6 +139,51 @@ def policy_validate(path: Path) -> None:
     except PolicyError as error:
         _fail(str(error))
     typer.echo(f"{path}: valid policy {policy.name!r}")
+
+
+@guidance_cli.command("validate")
+def guidance_validate(path: Path) -> None:
+    """Check a guidance file (<folder>/<language>.toml), a routing table (routing.toml) or the indicator
+    catalogue (indicators.toml); name the key and the problem if it is invalid."""
+    from app.workflow.datafiles import ContentError
+    from app.workflow.first_steps import validate_guidance_file
+    from app.workflow.indicators import indicators_of, validate_catalogue_file
+    from app.workflow.routing import validate_routing_file
+
+    try:
+        if path.name == "routing.toml":
+            table = validate_routing_file(path, path.parent.name)
+            summary = f"routing table of {table.policy!r}, version {table.version}, {len(table.contacts)} contacts"
+        elif path.name == "indicators.toml":
+            summary = f"indicator catalogue, {len(indicators_of(validate_catalogue_file(path)))} indicators"
+        else:
+            content = validate_guidance_file(path, path.parent.name, path.stem)
+            summary = f"guidance of {content.policy!r} in {content.language.value}, version {content.version}"
+    except (ContentError, ValueError) as error:
+        _fail(str(error))
+    typer.echo(f"{path}: valid {summary}")
+
+
+@guidance_cli.command("contacts")
+def guidance_contacts(
+    policy: Annotated[str, typer.Argument(help="policy name (fr, uk, coe, be)")],
+    region: Annotated[str | None, typer.Option(help="ISO 3166-2 region, e.g. FR-75 or GB-SCT")] = None,
+    child: Annotated[
+        bool, typer.Option("--child/--adult", help="a child (the default: presumption of minority)")
+    ] = True,
+    form: Annotated[list[str] | None, typer.Option(help="a form of exploitation (repeatable)")] = None,
+    language: Annotated[str, typer.Option(help="fr or en")] = "fr",
+) -> None:
+    """Print whom to contact, as the routing table of a policy answers."""
+    from app.workflow.datafiles import ContentError
+    from app.workflow.routing import contacts_for
+
+    try:
+        contacts = contacts_for(policy, region, child, form or [], language)
+    except (ContentError, ValueError) as error:
+        _fail(str(error))
+    for contact in contacts:
+        typer.echo(f"{contact.kind.value:<18}{contact.phone or '-':<16}{contact.name}")
 
 
 @cli.command()
@@ -314,7 +361,7 @@ def stats_export(
 def _describe(error: ServiceError) -> str:
     extra = getattr(error, "errors", None)
     if extra:
-        return error.detail + ": " + "; ".join(f"{'.'.join(map(str, e.loc[1:]))} {e.msg}" for e in extra)
+        return error.detail + ": " + "; ".join(f"{'.'.join(map(str, e.loc))} {e.msg}" for e in extra)
     return error.detail
 
 

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from app.api.deps import Context, authorize, bearer_token, client_address
-from app.api.schemas.accounts import OrganisationIn, OrganisationOut, TokenOut, UserIn, UserOut
+from app.api.schemas.accounts import OrganisationIn, TokenOut, UserIn
 from app.security.permissions import Permission, Principal
 from app.services import accounts
+from app.services.accounts import OrganisationView, UserView
 
 router = APIRouter(prefix="/api/v1", tags=["access"])
 
@@ -41,32 +42,31 @@ async def log_out(
     return Response(status_code=204)
 
 
-@router.post("/organisations", status_code=201, response_model=OrganisationOut)
-def create_organisation(ctx: Context, _admin: Admin, body: OrganisationIn) -> OrganisationOut:
-    return OrganisationOut.model_validate(accounts.create_organisation(ctx, body.name, body.sector.value))
+@router.post("/organisations", status_code=201, response_model=OrganisationView)
+def create_organisation(ctx: Context, _admin: Admin, body: OrganisationIn) -> OrganisationView:
+    return accounts.create_organisation(ctx, body.name, body.sector.value)
 
 
-@router.get("/organisations", response_model=list[OrganisationOut])
-def list_organisations(ctx: Context, _reader: Reader) -> list[OrganisationOut]:
-    return [OrganisationOut.model_validate(org) for org in accounts.list_organisations(ctx)]
+@router.get("/organisations", response_model=list[OrganisationView])
+def list_organisations(ctx: Context, _reader: Reader) -> list[OrganisationView]:
+    return accounts.list_organisations(ctx)
 
 
-@router.post("/users", status_code=201, response_model=UserOut)
-def create_user(ctx: Context, _admin: Admin, body: UserIn) -> UserOut:
-    view = accounts.create_user(ctx, body.username, body.password, body.organisation_id, [r.value for r in body.roles])
-    return UserOut.model_validate(view)
+@router.post("/users", status_code=201, response_model=UserView)
+def create_user(ctx: Context, _admin: Admin, body: UserIn) -> UserView:
+    return accounts.create_user(ctx, body.username, body.password, body.organisation_id, [r.value for r in body.roles])
 
 
-@router.get("/users", response_model=list[UserOut])
-def list_users(ctx: Context, _admin: Admin) -> list[UserOut]:
-    return [UserOut.model_validate(user) for user in accounts.list_users(ctx)]
+@router.get("/users", response_model=list[UserView])
+def list_users(ctx: Context, _admin: Admin) -> list[UserView]:
+    return accounts.list_users(ctx)
 
 
-@router.post("/users/{user_id}/disable", response_model=UserOut, summary="Disable an account; its tokens stop")
-def disable_user(ctx: Context, _admin: Admin, user_id: uuid.UUID) -> UserOut:
-    return UserOut.model_validate(accounts.set_user_active(ctx, user_id, active=False))
+@router.post("/users/{user_id}/disable", response_model=UserView, summary="Disable an account; its tokens stop")
+def disable_user(ctx: Context, _admin: Admin, user_id: uuid.UUID) -> UserView:
+    return accounts.set_user_active(ctx, user_id, active=False)
 
 
-@router.post("/users/{user_id}/enable", response_model=UserOut)
-def enable_user(ctx: Context, _admin: Admin, user_id: uuid.UUID) -> UserOut:
-    return UserOut.model_validate(accounts.set_user_active(ctx, user_id, active=True))
+@router.post("/users/{user_id}/enable", response_model=UserView)
+def enable_user(ctx: Context, _admin: Admin, user_id: uuid.UUID) -> UserView:
+    return accounts.set_user_active(ctx, user_id, active=True)

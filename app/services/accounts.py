@@ -28,7 +28,7 @@ from app.services.errors import (
     TooManyRequests,
     Unauthenticated,
 )
-from app.workflow import Sector
+from app.workflow import Role, Sector
 
 BAD_CREDENTIALS = "the username or the password is wrong"
 T = TypeVar("T")
@@ -68,7 +68,7 @@ def authenticate(
     now = ctx.clock.now()
     window_start = now - timedelta(minutes=ctx.settings.login_failure_window_minutes)
     account_key = _account_key(username)
-    with transaction(ctx.sessions) as session:
+    with read_only(ctx.read_sessions) as session:
         failures_for_account = session.scalar(
             select(func.count())
             .select_from(LoginFailure)
@@ -139,11 +139,11 @@ def account_query(user_id: InstrumentedAttribute[uuid.UUID], *leading: Any) -> S
 def principal_from(rows: Sequence[Row[Any]]) -> Principal:
     """The caller named by the rows of an `account_query`."""
     first = rows[0]
-    return Principal(
-        user_id=first.account_user_id,
-        organisation_id=first.account_organisation_id,
-        sector=first.account_sector,
-        roles=frozenset(row.account_role for row in rows if row.account_role is not None),
+    return Principal.of(
+        first.account_user_id,
+        first.account_organisation_id,
+        first.account_sector,
+        (row.account_role for row in rows if row.account_role is not None),
     )
 
 
@@ -184,7 +184,7 @@ def log_out(ctx: ServiceContext, token: str) -> None:
 class OrganisationView:
     id: uuid.UUID
     name: str
-    sector: str
+    sector: Sector
 
 
 @dataclass(frozen=True)
@@ -192,12 +192,12 @@ class UserView:
     id: uuid.UUID
     username: str
     organisation_id: uuid.UUID
-    roles: list[str]
+    roles: list[Role]
     is_active: bool
 
 
 def _organisation_view(org: Organisation) -> OrganisationView:
-    return OrganisationView(id=org.id, name=org.name, sector=org.sector)
+    return OrganisationView(id=org.id, name=org.name, sector=Sector(org.sector))
 
 
 def _user_view(user: User) -> UserView:
@@ -205,14 +205,14 @@ def _user_view(user: User) -> UserView:
         id=user.id,
         username=user.username,
         organisation_id=user.organisation_id,
-        roles=user.roles,
+        roles=[Role(role) for role in user.roles],
         is_active=user.is_active,
     )
 
 
 def create_organisation(ctx: ServiceContext, name: str, sector: str) -> OrganisationView:
     if sector not in {s.value for s in Sector}:
-        raise InvalidInput("unknown sector", [FieldProblem(["body", "sector"], "unknown sector")])
+        raise InvalidInput("unknown sector", [FieldProblem(("sector",), "unknown sector")])
     try:
         with transaction(ctx.sessions) as session:
             org = Organisation(id=uuid.uuid4(), name=name.strip(), sector=sector, created_at=ctx.clock.now())
@@ -224,7 +224,7 @@ def create_organisation(ctx: ServiceContext, name: str, sector: str) -> Organisa
 
 
 def list_organisations(ctx: ServiceContext) -> list[OrganisationView]:
-    with transaction(ctx.sessions) as session:
+    with read_only(ctx.read_sessions) as session:
         return [_organisation_view(o) for o in session.scalars(select(Organisation).order_by(Organisation.name))]
 
 
@@ -234,16 +234,16 @@ def _check_new_user(
     problems: list[FieldProblem] = []
     unknown_roles = sorted(set(roles) - ROLES)
     if unknown_roles:
-        problems.append(FieldProblem(["body", "roles"], "unknown role: " + ", ".join(unknown_roles)))
+        problems.append(FieldProblem(("roles",), "unknown role: " + ", ".join(unknown_roles)))
     if not roles:
-        problems.append(FieldProblem(["body", "roles"], "at least one role is needed"))
+        problems.append(FieldProblem(("roles",), "at least one role is needed"))
     reason = password_problem(password)
     if reason:
-        problems.append(FieldProblem(["body", "password"], reason))
+        problems.append(FieldProblem(("password",), reason))
     if not username.strip() or not username.isprintable():
-        problems.append(FieldProblem(["body", "username"], "must be a printable, non-empty name"))
+        problems.append(FieldProblem(("username",), "must be a printable, non-empty name"))
     if session.get(Organisation, organisation_id) is None:
-        problems.append(FieldProblem(["body", "organisation_id"], "no such organisation"))
+        problems.append(FieldProblem(("organisation_id",), "no such organisation"))
     if problems:
         raise InvalidInput("the user cannot be created", problems)
 
@@ -251,7 +251,7 @@ def _check_new_user(
 def create_user(
     ctx: ServiceContext, username: str, password: str, organisation_id: uuid.UUID, roles: list[str]
 ) -> UserView:
-    with transaction(ctx.sessions) as session:
+    with read_only(ctx.read_sessions) as session:
         _check_new_user(session, username, password, organisation_id, roles)
     password_hash = hash_password(password)
     try:
@@ -273,7 +273,7 @@ def create_user(
 
 
 def list_users(ctx: ServiceContext) -> list[UserView]:
-    with transaction(ctx.sessions) as session:
+    with read_only(ctx.read_sessions) as session:
         return [_user_view(u) for u in session.scalars(select(User).order_by(User.username))]
 
 

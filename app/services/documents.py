@@ -7,11 +7,11 @@
 - Refusals happen before the row is added and inside the transaction: nothing is stored.
 - Storage: the whole chunked ciphertext (`ChunkedEncryptor`, bound to the case and the document id) in a
   LargeBinary column — simple and transactional; erasure sets it to NULL and destroys the case key.
-- Reading: need-to-know (`may_read_personal_data`), a stated purpose, an audit entry; 410 after erasure.
+- Reading: need-to-know (`authority.reads_personal_data`), a stated purpose, an audit entry; 410 after erasure.
 - An `asylum_interview` transcript is kept only with the person's consent (`case.consent_given`) or for a
   child (a child's case needs no consent, as for the referral itself); otherwise 409.
 - A `panel_opinion` is the referring organisation's written opinion for the panel file (it does not vote):
-  only a referrer of the referring organisation uploads one.
+  only the relations `authority.PANEL_OPINION_AUTHORS` names upload one.
 - The file name is not kept (it can name the person).
 """
 
@@ -24,27 +24,28 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from app.db import transaction
+from app.db import read_only, transaction
 from app.models import Case, Document
 from app.security.envelope import ChunkedEncryptor, decrypt_chunks
 from app.security.permissions import Principal
-from app.services import audit
+from app.services.case_access import case_ties
 from app.services.case_keys import open_case_key
-from app.services.cases import audit_actor_of, has_need_to_know, load_visible_case
+from app.services.cases.core import append_audit, load_visible_case, require_need_to_know
 from app.services.context import ServiceContext
 from app.services.errors import (
     Conflict,
-    FieldProblem,
     Forbidden,
     Gone,
-    InvalidInput,
     NotFound,
     PayloadTooLarge,
     UnsupportedMediaType,
+    choice,
 )
+from app.workflow.authority import PANEL_OPINION_AUTHORS, relations_of
+from app.workflow.support import DocumentKind
 
-DOCUMENT_KINDS = frozenset({"evidence", "asylum_interview", "panel_opinion", "other"})
 ALLOWED_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg", "text/plain"})
 _MAGIC = {"application/pdf": b"%PDF-", "image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}
 
@@ -52,7 +53,7 @@ _MAGIC = {"application/pdf": b"%PDF-", "image/png": b"\x89PNG\r\n\x1a\n", "image
 @dataclass(frozen=True)
 class DocumentView:
     id: uuid.UUID
-    kind: str
+    kind: DocumentKind
     size: int
     content_type: str
     uploaded_at: datetime
@@ -68,12 +69,12 @@ def normalise_type(declared: str | None) -> str:
     return (declared or "").split(";", 1)[0].strip().lower()
 
 
-def _check_upload_rights(principal: Principal, case: Case, kind: str) -> None:
-    if kind == "panel_opinion" and not (
-        "referrer" in principal.roles and case.referring_organisation_id == principal.organisation_id
+def _check_upload_rights(session: Session, principal: Principal, case: Case, kind: DocumentKind) -> None:
+    if kind is DocumentKind.panel_opinion and not (
+        relations_of(principal.actor, case_ties(session, case)) & PANEL_OPINION_AUTHORS
     ):
         raise Forbidden("the written opinion is uploaded by the referring organisation")
-    if kind == "asylum_interview" and not (case.consent_given or case.is_child):
+    if kind is DocumentKind.asylum_interview and not (case.consent_given or case.is_child):
         raise Conflict("an asylum interview transcript needs the person's consent")
 
 
@@ -111,8 +112,7 @@ def upload(
     chunks: Iterable[bytes],
 ) -> DocumentView:
     max_bytes = ctx.settings.max_document_bytes
-    if kind not in DOCUMENT_KINDS:
-        raise InvalidInput("unknown document kind", [FieldProblem(["body", "kind"], "unknown value")])
+    document_kind = choice(DocumentKind, kind, "kind")
     content_type = normalise_type(declared_type)
     if content_type not in ALLOWED_TYPES:
         raise UnsupportedMediaType("accepted types: " + ", ".join(sorted(ALLOWED_TYPES)))
@@ -120,9 +120,8 @@ def upload(
     document_id = uuid.uuid4()
     with transaction(ctx.sessions) as session:
         case = load_visible_case(session, principal, case_id, for_update=True)
-        if not has_need_to_know(session, principal, case):
-            raise Forbidden("you have no need-to-know for this case's documents")
-        _check_upload_rights(principal, case, kind)
+        require_need_to_know(session, principal, case, "this case's documents")
+        _check_upload_rights(session, principal, case, document_kind)
         cipher = open_case_key(session, ctx.keyring, case.id)  # 410 after erasure
         encryptor = ChunkedEncryptor(cipher.key, str(case.id), str(document_id))
         check = _TypeCheck(content_type)
@@ -140,7 +139,7 @@ def upload(
             Document(
                 id=document_id,
                 case_id=case.id,
-                kind=kind,
+                kind=document_kind.value,
                 content_type=content_type,
                 size=size,
                 uploaded_at=now,
@@ -149,28 +148,33 @@ def upload(
                 content=b"".join(sealed),
             )
         )
-        audit.append(
+        append_audit(
             session,
-            ctx.keyring,
-            time=now,
-            actor=audit_actor_of(principal),
-            action="document.uploaded",
-            case_id=str(case.id),
-            details={"document_id": str(document_id), "kind": kind, "size": size, "content_type": content_type},
+            ctx,
+            principal,
+            "document.uploaded",
+            details={
+                "document_id": str(document_id),
+                "kind": document_kind.value,
+                "size": size,
+                "content_type": content_type,
+            },
+            now=now,
+            case=case,
         )
-        return DocumentView(document_id, kind, size, content_type, now)
+        return DocumentView(document_id, document_kind, size, content_type, now)
 
 
 def list_documents(ctx: ServiceContext, principal: Principal, case_id: uuid.UUID) -> list[DocumentView]:
     """What is on file (never the content): the panel sees the testimony available before asking again."""
-    with transaction(ctx.sessions) as session:
+    with read_only(ctx.read_sessions) as session:
         case = load_visible_case(session, principal, case_id, for_update=False)
         rows = session.execute(
             select(Document.id, Document.kind, Document.size, Document.content_type, Document.uploaded_at)
             .where(Document.case_id == case.id)
             .order_by(Document.uploaded_at, Document.id)
         ).all()
-        return [DocumentView(r.id, r.kind, r.size, r.content_type, r.uploaded_at) for r in rows]
+        return [DocumentView(r.id, DocumentKind(r.kind), r.size, r.content_type, r.uploaded_at) for r in rows]
 
 
 def read_document(
@@ -179,8 +183,7 @@ def read_document(
     now = ctx.clock.now()
     with transaction(ctx.sessions) as session:
         case = load_visible_case(session, principal, case_id, for_update=False)
-        if not has_need_to_know(session, principal, case):
-            raise Forbidden("you have no need-to-know for this case's documents")
+        require_need_to_know(session, principal, case, "this case's documents")
         row = session.get(Document, document_id)
         if row is None or row.case_id != case.id:
             raise NotFound("no such document")
@@ -188,13 +191,13 @@ def read_document(
         if row.content is None:
             raise Gone("the document has been erased")
         data = b"".join(decrypt_chunks(cipher.key, str(case.id), str(row.id), row.content))
-        audit.append(
+        append_audit(
             session,
-            ctx.keyring,
-            time=now,
-            actor=audit_actor_of(principal),
-            action="document.read",
-            case_id=str(case.id),
+            ctx,
+            principal,
+            "document.read",
             details={"document_id": str(row.id), "kind": row.kind, "purpose": purpose},
+            now=now,
+            case=case,
         )
         return DocumentContent(row.content_type, data)

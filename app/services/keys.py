@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from app.db import transaction
+from app.db import read_only, transaction
 from app.models import CaseKey
 from app.security.keyfile import retire_kek, rotate_kek
 from app.services import audit
@@ -44,7 +44,7 @@ def retire(ctx: ServiceContext, kek_id: str) -> None:
         raise NotFound("no such key-encryption key")
     if kek_id == ctx.keyring.active_kek_id:
         raise Conflict("the active key-encryption key cannot be retired; rotate first")
-    with transaction(ctx.sessions) as session:
+    with read_only(ctx.read_sessions) as session:
         still_used = session.scalar(select(func.count()).select_from(CaseKey).where(CaseKey.kek_id == kek_id)) or 0
     if still_used:
         raise Conflict(f"{still_used} case key(s) are still wrapped by this key; run `nrm keys rotate` first")

@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.api.problems import status_of
 from app.logging_setup import request_id_var
 from app.services.errors import ServiceError, TooManyRequests, Unauthenticated
 from app.web.pages import (
@@ -81,7 +82,7 @@ def _page_for(request: Request, error: Exception) -> Response:
     if isinstance(error, TooManyRequests):
         return error_page(request, 429, headers={"Retry-After": str(error.retry_after_seconds)})
     if isinstance(error, ServiceError):
-        return error_page(request, error.status)
+        return error_page(request, status_of(error)[0])
     if isinstance(error, RequestValidationError):
         return error_page(request, 400)
     if isinstance(error, StarletteHTTPException):

@@ -1,14 +1,15 @@
-"""The navigation bar: which links each signed-in person sees, by role.
+"""The navigation bar: which links each signed-in person sees.
 
-A page for one role adds its entry here (label marked with `N_`, path, and the roles that see it); the layout
-shows the entries the signed-in person's roles allow, in this order.
+A page for one role adds its entry here: its label (marked with `N_`), its path, and the permission its page
+needs (the one it declares with `page_for`), so that the menu offers a page exactly to those whose roles the
+authority (`app/workflow/authority.py`) lets in. Entries show in this order.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.security.permissions import ROLES, Principal
+from app.security.permissions import Permission, Principal
 from app.web.i18n import N_
 
 
@@ -16,10 +17,10 @@ from app.web.i18n import N_
 class NavItem:
     label: str
     path: str
-    roles: frozenset[str] = ROLES
+    permission: Permission | None = None  # None: every signed-in person
 
     def shown_to(self, principal: Principal) -> bool:
-        return bool(self.roles & principal.roles)
+        return self.permission is None or principal.can(self.permission)
 
 
 NAVIGATION: tuple[NavItem, ...] = (NavItem(N_("My work"), "/my-work"),)

@@ -1,16 +1,28 @@
-"""The pure heart of the mechanism: states, events, guards, deadlines, calendars, panels and policies.
+"""The pure heart of the mechanism: states, events, guards, deadlines, calendars, panels and policies, and the
+public content around them: first steps (`first_steps`), routing tables (`contacts_for`) and indicators.
 
 No database, no HTTP, no clock: the time is passed in, and the same inputs always give the same answer.
 The service layer builds a `CaseSnapshot`, calls `decide`, and applies the `Decision`'s effects in one
-transaction (or maps a `Refusal` to its HTTP status).
+transaction (or raises the error of the `Refusal`'s kind). Each event's record is in `events.py`; who may know
+of a case, read its personal data or call an endpoint is declared once in `authority.py`.
 """
 
 from app.workflow.apply import apply_decision, apply_effect, new_case
 from app.workflow.calendars import Calendar, Duration
 from app.workflow.deadlines import DeadlineSnapshot, deadline_status
 from app.workflow.engine import allowed_events, decide, decide_referral, is_presumed_child
-from app.workflow.indicators import Indicator, Strength, group_indicators, indicator_codes, load_indicators
-from app.workflow.machine import EVENT_SPECS, MACHINE, TRANSITIONS
+from app.workflow.events import EVENTS, EventRule
+from app.workflow.first_steps import Audience, FirstSteps, audience_for_sector, first_steps, load_guidance
+from app.workflow.indicators import (
+    Indicator,
+    IndicatorOffer,
+    Strength,
+    group_indicators,
+    indicator_codes,
+    load_indicators,
+    offer_indicators,
+)
+from app.workflow.machine import MACHINE, TRANSITIONS
 from app.workflow.model import (
     SYSTEM,
     Actor,
@@ -52,6 +64,7 @@ from app.workflow.policy import (
     shipped_policy_names,
     validate_policy_file,
 )
+from app.workflow.routing import Contact, ContactKind, contacts_for, routing_regions
 from app.workflow.states import (
     ACTIVE_STATES,
     DUTY_KINDS,
@@ -68,6 +81,7 @@ from app.workflow.states import (
     ExploitationForm,
     FormalOutcome,
     Gender,
+    Language,
     NeedKind,
     PreliminaryOutcome,
     Role,
@@ -79,7 +93,7 @@ from app.workflow.states import (
 __all__ = [
     "ACTIVE_STATES",
     "DUTY_KINDS",
-    "EVENT_SPECS",
+    "EVENTS",
     "MACHINE",
     "OPEN_STATES",
     "RIGHT_KINDS",
@@ -89,10 +103,13 @@ __all__ = [
     "Actor",
     "AgeBand",
     "AgeOutcome",
+    "Audience",
     "Calendar",
     "CancelDeadline",
     "CaseSnapshot",
     "CloseReason",
+    "Contact",
+    "ContactKind",
     "ConvenePanel",
     "DeadlineKind",
     "DeadlineSnapshot",
@@ -104,10 +121,14 @@ __all__ = [
     "Effect",
     "EventName",
     "EventRequest",
+    "EventRule",
     "ExploitationForm",
+    "FirstSteps",
     "FormalOutcome",
     "Gender",
     "Indicator",
+    "IndicatorOffer",
+    "Language",
     "MarkReconsiderationDone",
     "MarkReviewDone",
     "MeetDeadline",
@@ -143,16 +164,22 @@ __all__ = [
     "allowed_events",
     "apply_decision",
     "apply_effect",
+    "audience_for_sector",
+    "contacts_for",
     "deadline_status",
     "decide",
     "decide_referral",
+    "first_steps",
     "group_indicators",
     "indicator_codes",
     "is_presumed_child",
+    "load_guidance",
     "load_indicators",
     "load_policy",
     "new_case",
+    "offer_indicators",
     "render_policy",
+    "routing_regions",
     "shipped_policy_names",
     "validate_policy_file",
 ]

@@ -1,4 +1,4 @@
-"""Request and response bodies of the access and administration endpoints."""
+"""Request bodies of the access and administration endpoints (responses are the services' views)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from app.security.permissions import ROLES
 from app.workflow import Role, Sector
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Username = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80, pattern=r"^\S+$")]
-
-assert {r.value for r in Role} == set(ROLES), "roles of the workflow and of the permission table differ"
 
 
 class TokenOut(BaseModel):
@@ -28,28 +25,12 @@ class OrganisationIn(BaseModel):
     sector: Sector
 
 
-class OrganisationOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    id: uuid.UUID
-    name: str
-    sector: Sector
-
-
 class UserIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     username: Username
     password: str = Field(min_length=1, max_length=256)
     organisation_id: uuid.UUID
     roles: list[Role] = Field(min_length=1)
-
-
-class UserOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    id: uuid.UUID
-    username: str
-    organisation_id: uuid.UUID
-    roles: list[Role]
-    is_active: bool
 
 
 class Health(BaseModel):
