@@ -1,7 +1,7 @@
 """web sessions
 
 Revision ID: webbase_sessions
-Revises: 0004
+Revises: structure_idempotency_result
 Create Date: 2026-11-27 06:16:34.292222
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import app.models.base
 
 revision: str = "webbase_sessions"
-down_revision: str | None = "0004"
+down_revision: str | None = "structure_idempotency_result"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
