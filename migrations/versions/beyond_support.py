@@ -1,7 +1,7 @@
 """beyond identification: structured needs assessments, and milestones of justice and redress
 
 Revision ID: beyond_support
-Revises: structure_idempotency_result
+Revises: main_case_references
 Create Date: 2026-11-27 06:58:49.518454
 
 A need found by an assessment names it (`support_needs.assessment_id`, null for needs recorded on their own,
@@ -18,7 +18,7 @@ from alembic import op
 import app.models.base
 
 revision: str = "beyond_support"
-down_revision: str | None = "structure_idempotency_result"
+down_revision: str | None = "main_case_references"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
