@@ -25,8 +25,8 @@ from app.security.permissions import Permission, Principal
 from app.services.case_keys import CaseCipher, seal_text_or_none
 from app.services.cases.core import (
     append_audit,
+    cipher_for_reader,
     cipher_of,
-    has_need_to_know,
     load_visible_case,
     require_need_to_know,
 )
@@ -129,7 +129,7 @@ def list_milestones(ctx: ServiceContext, principal: Principal, case_id: uuid.UUI
     """The case's milestones, oldest first; notes only for a reader with need-to-know."""
     with read_only(ctx.read_sessions) as session:
         case = load_visible_case(session, principal, case_id, for_update=False)
-        cipher = cipher_of(session, ctx, case) if has_need_to_know(session, principal, case) else None
+        cipher = cipher_for_reader(session, ctx, principal, case)
         rows = session.scalars(
             select(JusticeMilestone)
             .where(JusticeMilestone.case_id == case.id)

@@ -38,8 +38,8 @@ from app.services.case_access import may_read_provider_contact
 from app.services.case_keys import CaseCipher, seal_text_or_none
 from app.services.cases.core import (
     append_audit,
+    cipher_for_reader,
     cipher_of,
-    has_need_to_know,
     load_visible_case,
     require_need_to_know,
 )
@@ -449,7 +449,7 @@ def list_interviews(ctx: ServiceContext, principal: Principal, case_id: uuid.UUI
     """Every interview already held: who, when; the purpose only to someone with need-to-know."""
     with read_only(ctx.read_sessions) as session:
         case = load_visible_case(session, principal, case_id, for_update=False)
-        cipher = cipher_of(session, ctx, case) if has_need_to_know(session, principal, case) else None
+        cipher = cipher_for_reader(session, ctx, principal, case)
         rows = session.scalars(
             select(Interview).where(Interview.case_id == case.id).order_by(Interview.held_at, Interview.id)
         )

@@ -43,6 +43,7 @@ from tests.workflow.helpers import (
     ADMIN,
     AUDITOR,
     CASEWORKER,
+    CASEWORKER_STEPS,
     COORDINATOR,
     FIRST_PANEL,
     FORWARD,
@@ -169,14 +170,7 @@ class CaseMachine(RuleBasedStateMachine):
             )
         if event is E.withdraw_consent:
             return (REFERRER if flag else COORDINATOR), EventRequest(event)
-        if event in (
-            E.child_protection_notified,
-            E.guardian_appointed,
-            E.shelter_offered,
-            E.police_notified,
-            E.emergency_shelter_provided,
-            E.support_plan_reviewed,
-        ):
+        if event in CASEWORKER_STEPS:
             return (CASEWORKER if flag else COORDINATOR), EventRequest(event)
         if event is E.reopen:
             reason = list(ReopenReason)[pick % len(ReopenReason)]

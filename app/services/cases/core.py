@@ -93,6 +93,11 @@ def cipher_of(session: Session, ctx: ServiceContext, case: Case) -> CaseCipher |
     return cipher_unless_erased(session, ctx.keyring, case.id, case.erased_at is not None)
 
 
+def cipher_for_reader(session: Session, ctx: ServiceContext, principal: Principal, case: Case) -> CaseCipher | None:
+    """The case's cipher for a reader with need-to-know; None for anyone else (they see codes and dates only)."""
+    return cipher_of(session, ctx, case) if has_need_to_know(session, principal, case) else None
+
+
 # --- the workflow's view of a case -------------------------------------------------------------------------
 
 
