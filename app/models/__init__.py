@@ -1,6 +1,6 @@
 """SQLAlchemy models. Importing this package registers every table on `Base.metadata`."""
 
-from app.models.accounts import AccessToken, LoginFailure, Organisation, User, UserRole
+from app.models.accounts import AccessToken, LoginFailure, Organisation, User, UserRole, WebSession
 from app.models.base import Base
 from app.models.cases import (
     AuditEntry,
@@ -8,13 +8,15 @@ from app.models.cases import (
     Case,
     CaseHistory,
     CaseKey,
+    CaseNumber,
     Deadline,
     IdempotencyRecord,
     Notification,
     Panel,
     PanelSeat,
 )
-from app.models.support import Document, Interview, Provider, ServiceReferral, SupportNeed
+from app.models.justice import JusticeMilestone
+from app.models.support import Document, Interview, NeedsAssessment, Provider, ServiceReferral, SupportNeed
 
 __all__ = [
     "AccessToken",
@@ -24,11 +26,14 @@ __all__ = [
     "Case",
     "CaseHistory",
     "CaseKey",
+    "CaseNumber",
     "Deadline",
     "Document",
     "IdempotencyRecord",
     "Interview",
+    "JusticeMilestone",
     "LoginFailure",
+    "NeedsAssessment",
     "Notification",
     "Organisation",
     "Panel",
@@ -38,4 +43,5 @@ __all__ = [
     "SupportNeed",
     "User",
     "UserRole",
+    "WebSession",
 ]

@@ -66,20 +66,25 @@ class ServiceContext:
             self._keyring = load_key_file(self.settings.key_file)
             self._keyring_mtime = _mtime(self.settings.key_file)
 
-    def subkey(self, label: bytes) -> bytes:
-        """A key for one purpose, derived from the audit key with its own label (HKDF, RFC 5869), so that no
-        derived key can stand in for another or for the audit key, and the key file keeps fewer secrets."""
+    def _subkey(self, label: bytes) -> bytes:
+        """A subkey derived from the audit key with its own label (HKDF, RFC 5869), so that no key can stand
+        in for another and the key file keeps secrets fewer to manage."""
         return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=label).derive(self.keyring.audit_hmac_key)
 
     @property
     def token_signing_key(self) -> bytes:
-        """The subkey that signs access tokens."""
-        return self.subkey(b"nrm/access-tokens/v1")
+        """The key access tokens are signed with."""
+        return self._subkey(b"nrm/access-tokens/v1")
+
+    @property
+    def web_form_key(self) -> bytes:
+        """The key web forms' anti-forgery tokens are derived with (`app/security/web_sessions.py`)."""
+        return self._subkey(b"nrm/web-forms/v1")
 
     @property
     def idempotency_mac_key(self) -> bytes:
-        """The subkey of the MAC an idempotency record keeps of its referral."""
-        return self.subkey(b"nrm/idempotency/v1")
+        """The key of the MAC an idempotency record keeps of its referral (`cases/referral.py`)."""
+        return self._subkey(b"nrm/idempotency/v1")
 
     def close(self) -> None:
         self.engine.dispose()

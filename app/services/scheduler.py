@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.db import read_only, transaction
 from app.models import Case, Deadline
-from app.services import audit
+from app.services import audit, web_sessions
 from app.services.cases.core import SYSTEM_IDS, commit_decision, load_snapshot
 from app.services.cases.personal_data import erase_personal_data
 from app.services.cases.referral import purge_idempotency_records
@@ -39,11 +39,13 @@ class PassReport:
     closed: int = 0
     erased: int = 0
     idempotency_records_purged: int = 0
+    sessions_purged: int = 0
 
     def __str__(self) -> str:
         return (
             f"closed {self.closed} case(s) whose window lapsed; erased {self.erased} case(s); "
-            f"purged {self.idempotency_records_purged} expired idempotency record(s)"
+            f"purged {self.idempotency_records_purged} expired idempotency record(s) and "
+            f"{self.sessions_purged} ended web session(s)"
         )
 
 
@@ -126,6 +128,7 @@ def run_pass(ctx: ServiceContext) -> PassReport:
         closed=close_lapsed_windows(ctx),
         erased=erase_due(ctx),
         idempotency_records_purged=purge_idempotency_records(ctx),
+        sessions_purged=web_sessions.purge_ended(ctx),
     )
     logger.info(
         "worker pass",
@@ -133,6 +136,7 @@ def run_pass(ctx: ServiceContext) -> PassReport:
             "closed": report.closed,
             "erased": report.erased,
             "idempotency_records_purged": report.idempotency_records_purged,
+            "sessions_purged": report.sessions_purged,
         },
     )
     return report

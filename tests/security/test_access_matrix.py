@@ -8,7 +8,7 @@ that sits (`pm`), a member who declared a conflict on it (`cpm`) and a member of
 (`fpm`); the coordinator, the auditor and the admin; and no token at all (`anon`). Each case route is called on
 a live case and on an erased case built the same way: a cell `200|410` says live, then erased; a single status
 holds for both. `+` after a status says the answer reveals what is protected: the case in a list, a provider's
-address, the purposes of the interviews; a route with such a check must say it in every cell.
+address, the purposes of interviews, the notes of justice milestones; a route with such a check must say it in every cell.
 
 A route of the OpenAPI document missing from the table fails the test, so no route ships unclassified: add its
 row, with the request that exercises it in `ROUTES`. The world is built once per database and reused; a call
@@ -36,8 +36,9 @@ from app.clock import FrozenClock
 from app.config import load_settings
 from app.main import create_app
 from app.security.permissions import Principal
-from app.services import cases, documents, support
+from app.services import cases, documents, justice, support
 from app.services.context import ServiceContext
+from app.services.justice import MilestoneInput
 from tests.api.conftest import World
 from tests.conftest import START, throwaway_postgres_database
 from tests.factories import PASSWORD, event, refer, referral_body
@@ -84,6 +85,13 @@ GET  /api/v1/cases/{case_id}/documents                     401  200      404  20
 GET  /api/v1/cases/{case_id}/documents/{document_id}       401  200|410  404  200|410  404  200|410  404  200|410  404  404  200|410  403  403
 POST /api/v1/cases/{case_id}/interviews                    401  201      404  201      404  201      404  201      404  404  201      403  403
 GET  /api/v1/cases/{case_id}/interviews                    401  200+|200 404  200+|200 404  200+|200 404  200+|200 404  404  200+|200 200  403
+GET  /api/v1/needs/assessment-template                     401  200      200  200      200  200      200  200      200  200  200      200  200
+POST /api/v1/cases/{case_id}/assessments                   401  403      403  403      403  201      404  403      403  403  201      403  403
+GET  /api/v1/cases/{case_id}/assessments                   401  403      403  403      403  200      404  403      403  403  200      403  403
+GET  /api/v1/cases/{case_id}/support-plan                  401  403      403  403      403  200      404  403      403  403  200      403  403
+POST /api/v1/cases/{case_id}/milestones                    401  403      403  403      403  201      404  403      403  403  201      403  403
+GET  /api/v1/cases/{case_id}/milestones                    401  200+|200 404  200+|200 404  200+|200 404  200+|200 404  404  200+|200 200  403
+GET  /api/v1/statistics/needs                              401  403      403  403      403  403      403  403      403  403  200      200  403
 """
 # fmt: on
 
@@ -181,6 +189,8 @@ class Matrix:
         support.record_interview(
             ctx, coordinator, case_id, "first account", p("coord").organisation_id, self.clock.now()
         )
+        step = MilestoneInput(step="complaint_filed", occurred_on=self.clock.now().date(), note="at the station")
+        justice.record_milestone(ctx, coordinator, case_id, step)
         if erased:
             cases.erase(ctx, coordinator, case_id, "court_order")
         return Scenario(str(case_id), str(shelter.id), str(other_need.id), str(document.id), erased)
@@ -332,6 +342,10 @@ def _purposes_shown(s: Scenario, r: Response) -> bool:
     return any(item["purpose"] is not None for item in r.json())
 
 
+def _notes_shown(s: Scenario, r: Response) -> bool:
+    return any(item["note"] is not None for item in r.json())
+
+
 def _no_case(call: CallFor) -> Route:
     return Route(call, per_case=False)
 
@@ -429,6 +443,25 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/api/v1/cases/{case_id}/interviews"): Route(
         _get("/api/v1/cases/{case_id}/interviews"), reveals=_purposes_shown
     ),
+    ("GET", "/api/v1/needs/assessment-template"): _no_case(_get("/api/v1/needs/assessment-template")),
+    ("POST", "/api/v1/cases/{case_id}/assessments"): Route(
+        _post(
+            "/api/v1/cases/{case_id}/assessments",
+            lambda m, s: {"scope": "partial", "answers": {"long_term.education": "not_assessed"}},
+        )
+    ),
+    ("GET", "/api/v1/cases/{case_id}/assessments"): Route(_get("/api/v1/cases/{case_id}/assessments")),
+    ("GET", "/api/v1/cases/{case_id}/support-plan"): Route(_get("/api/v1/cases/{case_id}/support-plan")),
+    ("POST", "/api/v1/cases/{case_id}/milestones"): Route(
+        _post(
+            "/api/v1/cases/{case_id}/milestones",
+            lambda m, s: {"step": "testimony_given", "occurred_on": START.date().isoformat(), "note": None},
+        )
+    ),
+    ("GET", "/api/v1/cases/{case_id}/milestones"): Route(
+        _get("/api/v1/cases/{case_id}/milestones"), reveals=_notes_shown
+    ),
+    ("GET", "/api/v1/statistics/needs"): _no_case(_get("/api/v1/statistics/needs")),
 }
 
 

@@ -109,8 +109,8 @@ def _filler(column: Any) -> Any:
         return []
     if isinstance(kind, LargeBinary):
         return b"x"
-    if isinstance(kind, String):
-        return "x"
+    if isinstance(kind, String):  # unique, as some are (a case reference)
+        return uuid.uuid4().hex[: min(kind.length or 32, 32)]
     return "x"
 
 

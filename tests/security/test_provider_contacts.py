@@ -163,4 +163,5 @@ def test_a_closed_or_erased_case_shows_no_address(client: TestClient, world: Wor
 def test_every_need_has_a_kind_of_provider_that_serves_it() -> None:
     served = set().union(*NEEDS_SERVED.values())
     assert served == set(NeedKind)
-    assert NEEDS_SERVED[ProviderKind.shelter] == {NeedKind.shelter}  # nothing else opens a shelter's address
+    # Nothing but a need a shelter meets opens its address; never `other`.
+    assert NEEDS_SERVED[ProviderKind.shelter] == {NeedKind.shelter, NeedKind.safety, NeedKind.housing}
