@@ -5,7 +5,8 @@
 - principals and worlds: `World` makes organisations and users through the service layer and answers with
   `Principal`s (the API tests' world, in tests/api/conftest.py, also logs them in); `principal_of` for a user
   read back from the database;
-- cases through the service layer: `refer` and `event`.
+- cases through the service layer: `refer` and `event`;
+- rows the services would refuse to write (a referral recorded before a rule existed): `referral_row`.
 
 Everything here is obviously fictional: no name, story or place that could be a real person's.
 """
@@ -15,11 +16,13 @@ from __future__ import annotations
 import copy
 import dataclasses
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import TypeAdapter
+from sqlalchemy.orm import Session
 
-from app.models import User
+from app.models import Deadline, ServiceReferral, User
 from app.security.permissions import Principal
 from app.services import accounts, cases
 from app.services.cases import CaseView, EventInput, ReferralInput
@@ -165,3 +168,33 @@ def refer(ctx: ServiceContext, referrer: Principal, **overrides: Any) -> uuid.UU
 def event(ctx: ServiceContext, actor: Principal, case_id: uuid.UUID, name: str, **fields: Any) -> CaseView:
     """Send an event through the service; `fields` as in the API's body (ids as strings or UUIDs)."""
     return cases.send_event(ctx, actor, case_id, TypeAdapter(EventInput).validate_python({"event": name, **fields}))
+
+
+def referral_row(
+    session: Session, case_id: uuid.UUID, need_id: uuid.UUID, provider_id: uuid.UUID, status: str, now: datetime
+) -> None:
+    """A service referral and its deadline written straight as rows, past the service's checks."""
+    deadline = Deadline(
+        id=uuid.uuid4(),
+        case_id=case_id,
+        kind="service_other",
+        is_duty=True,
+        opened_at=now,
+        due_at=now + timedelta(days=1),
+        paused_seconds=0,
+    )
+    session.add(deadline)
+    session.flush()
+    session.add(
+        ServiceReferral(
+            id=uuid.uuid4(),
+            case_id=case_id,
+            need_id=need_id,
+            provider_id=provider_id,
+            deadline_id=deadline.id,
+            status=status,
+            requested_by=uuid.uuid4(),
+            created_at=now,
+            updated_at=now,
+        )
+    )

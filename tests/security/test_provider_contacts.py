@@ -7,17 +7,17 @@ never after a refusal, no longer once delivered or once the assignment ends. Thr
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
 
 from app.clock import FrozenClock
-from app.models import Case, Deadline, ServiceReferral
+from app.models import Case
 from app.services.context import ServiceContext
 from app.workflow.states import NEEDS_SERVED, NeedKind, ProviderKind
 from tests.api.case_helpers import Cast, new_case
 from tests.api.conftest import Account, World, assert_problem
+from tests.factories import referral_row
 
 ADDRESS = "7 Unfindable Close"
 
@@ -89,29 +89,8 @@ def test_the_reported_attack_no_longer_unlocks_a_shelter(
     # ... and one recorded before this rule existed opens nothing: the contact rule matches the kinds too.
     need = scene.need("other")
     with ctx.sessions.begin() as session:
-        deadline = Deadline(
-            id=uuid.uuid4(),
-            case_id=uuid.UUID(scene.case_id),
-            kind="service_other",
-            is_duty=True,
-            opened_at=clock.now(),
-            due_at=clock.now() + timedelta(days=1),
-            paused_seconds=0,
-        )
-        session.add(deadline)
-        session.flush()
-        session.add(
-            ServiceReferral(
-                id=uuid.uuid4(),
-                case_id=uuid.UUID(scene.case_id),
-                need_id=uuid.UUID(need),
-                provider_id=uuid.UUID(scene.shelter),
-                deadline_id=deadline.id,
-                status="requested",
-                requested_by=scene.caseworker.user_id,
-                created_at=clock.now(),
-                updated_at=clock.now(),
-            )
+        referral_row(
+            session, uuid.UUID(scene.case_id), uuid.UUID(need), uuid.UUID(scene.shelter), "requested", clock.now()
         )
     assert scene.address() is None
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.clock import FrozenClock
-from app.models import Case, Deadline, Panel, PanelSeat, Provider, ServiceReferral, SupportNeed
+from app.models import Case, Panel, PanelSeat, Provider, ServiceReferral, SupportNeed
 from app.security.permissions import Principal
 from app.services.case_access import (
     case_ties,
@@ -37,7 +37,7 @@ from app.workflow.authority import (
     relations_of,
 )
 from app.workflow.states import NeedKind, ProviderKind, ServiceStatus
-from tests.factories import World, refer
+from tests.factories import World, refer, referral_row
 
 
 def _world(ctx: ServiceContext, clock: FrozenClock) -> tuple[list[Principal], list[uuid.UUID]]:
@@ -176,37 +176,13 @@ def test_need_to_know_as_the_domain_says(ctx: ServiceContext, clock: FrozenClock
 def _refer_to(
     session: Session, case_id: uuid.UUID, need: NeedKind, provider: uuid.UUID, status: str, now: datetime
 ) -> None:
-    need_id, deadline_id = uuid.uuid4(), uuid.uuid4()
+    need_id = uuid.uuid4()
     session.add(
         SupportNeed(
             id=need_id, case_id=case_id, kind=need.value, urgency="immediate", recorded_by=uuid.uuid4(), created_at=now
         )
     )
-    session.add(
-        Deadline(
-            id=deadline_id,
-            case_id=case_id,
-            kind=f"service_{need.value}",
-            is_duty=True,
-            opened_at=now,
-            due_at=now + timedelta(days=1),
-            paused_seconds=0,
-        )
-    )
-    session.flush()
-    session.add(
-        ServiceReferral(
-            id=uuid.uuid4(),
-            case_id=case_id,
-            need_id=need_id,
-            provider_id=provider,
-            deadline_id=deadline_id,
-            status=status,
-            requested_by=uuid.uuid4(),
-            created_at=now,
-            updated_at=now,
-        )
-    )
+    referral_row(session, case_id, need_id, provider, status, now)
 
 
 def _providers(ctx: ServiceContext, clock: FrozenClock, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, ProviderKind]:
