@@ -150,8 +150,11 @@ def read_identity(
     principal: IdentityReader,
     case_id: uuid.UUID,
     purpose: StatedPurpose,
+    response: Response,
 ) -> IdentityOut:
     identity = cases.read_identity(ctx, principal, case_id, purpose)
+    # Personal data: no browser or proxy cache keeps a copy (ASVS 8.2.1).
+    response.headers["Cache-Control"] = "no-store"
     return IdentityOut(person=identity.person, account=identity.account)
 
 

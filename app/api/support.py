@@ -57,7 +57,9 @@ def list_providers(ctx: Context, principal: ProviderReader, kind: ProviderKind |
 
 
 @router.get("/providers/{provider_id}", response_model=ProviderView)
-def get_provider(ctx: Context, principal: ProviderReader, provider_id: uuid.UUID) -> ProviderView:
+def get_provider(ctx: Context, principal: ProviderReader, provider_id: uuid.UUID, response: Response) -> ProviderView:
+    # It may hold a shelter's address: no browser or proxy cache keeps a copy.
+    response.headers["Cache-Control"] = "no-store"
     return support.get_provider(ctx, principal, provider_id)
 
 

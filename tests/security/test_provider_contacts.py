@@ -29,6 +29,7 @@ def _post(client: TestClient, account: Account, url: str, body: dict[str, Any]) 
 def _contacts(client: TestClient, account: Account, provider_id: str) -> tuple[str | None, str | None]:
     response = client.get(f"/api/v1/providers/{provider_id}", headers=account.headers)
     assert response.status_code == 200, response.text
+    assert response.headers["Cache-Control"] == "no-store"
     return response.json()["address"], response.json()["phone"]
 
 

@@ -64,7 +64,8 @@ def test_a_free_text_purpose_is_refused_and_never_audited(
             assert "Zorblat" not in str(body)
     assert _audited_purposes(ctx) == []
 
-    assert client.get(identity, params={"purpose": "service_referral"}, headers=coordinator.headers).status_code == 200
+    read = client.get(identity, params={"purpose": "service_referral"}, headers=coordinator.headers)
+    assert read.status_code == 200 and read.headers["Cache-Control"] == "no-store"
     assert client.get(document, params={"purpose": "panel_review"}, headers=coordinator.headers).status_code == 200
     assert _audited_purposes(ctx) == ["service_referral", "panel_review"]
     log = client.get("/api/v1/audit/log", params={"case_id": case_id}, headers=cast.auditor.headers)
