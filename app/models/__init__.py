@@ -15,6 +15,7 @@ from app.models.cases import (
     PanelSeat,
 )
 from app.models.support import Document, Interview, Provider, ServiceReferral, SupportNeed
+from app.models.transfers import OutboxMessage, Peer, SeenMessage, Transfer
 
 __all__ = [
     "AccessToken",
@@ -31,11 +32,15 @@ __all__ = [
     "LoginFailure",
     "Notification",
     "Organisation",
+    "OutboxMessage",
     "Panel",
     "PanelSeat",
+    "Peer",
     "Provider",
+    "SeenMessage",
     "ServiceReferral",
     "SupportNeed",
+    "Transfer",
     "User",
     "UserRole",
 ]

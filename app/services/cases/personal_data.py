@@ -11,7 +11,17 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.db import transaction
-from app.models import Case, CaseHistory, Document, Interview, Panel, ServiceReferral, SupportNeed
+from app.models import (
+    Case,
+    CaseHistory,
+    Document,
+    Interview,
+    OutboxMessage,
+    Panel,
+    ServiceReferral,
+    SupportNeed,
+    Transfer,
+)
 from app.security.permissions import Principal
 from app.services import audit
 from app.services.case_keys import destroy_case_key, open_case_key
@@ -78,6 +88,15 @@ def erase_personal_data(
     session.execute(update(SupportNeed).where(SupportNeed.case_id == case.id).values(note_blob=None))
     session.execute(update(ServiceReferral).where(ServiceReferral.case_id == case.id).values(note_blob=None))
     session.execute(update(Interview).where(Interview.case_id == case.id).values(purpose_blob=None))
+    # Transfers (app/services/transfers/): the sender's texts go, and a package not yet delivered is not sent.
+    session.execute(update(Transfer).where(Transfer.case_id == case.id).values(text_blob=None))
+    undelivered = select(Transfer.id).where(Transfer.case_id == case.id, Transfer.state == "pending")
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.transfer_row_id.in_(undelivered), OutboxMessage.status == "pending")
+        .values(status="failed", data=None, last_error="case-erased")
+    )
+    session.execute(update(Transfer).where(Transfer.id.in_(undelivered)).values(state="failed", updated_at=now))
     case.version += 1
     case.updated_at = now
     audit.append(
