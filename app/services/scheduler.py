@@ -127,7 +127,14 @@ def erase_due(ctx: ServiceContext) -> int:
 def run_pass(ctx: ServiceContext, courier: Courier | None = None) -> PassReport:
     """One pass of every job; `courier` carries transfer messages to peers (HTTP(S) unless one is given)."""
     report = PassReport(closed=close_lapsed_windows(ctx), erased=erase_due(ctx))
-    delivery = deliver_due(ctx, courier or HttpCourier())
+    if courier is None:
+        http = HttpCourier()
+        try:
+            delivery = deliver_due(ctx, http)
+        finally:
+            http.close()
+    else:
+        delivery = deliver_due(ctx, courier)
     report.delivered, report.retrying, report.undeliverable = delivery.delivered, delivery.retrying, delivery.failed
     purge_seen(ctx)
     logger.info(

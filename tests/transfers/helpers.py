@@ -58,8 +58,17 @@ class Instance:
 
 
 def make_instance(
-    label: str, database_url: str, directory: Path, clock: FrozenClock, *, policy: str, country: str, url: str
+    label: str,
+    database_url: str,
+    directory: Path,
+    clock: FrozenClock,
+    *,
+    policy: str,
+    country: str,
+    url: str,
+    **overrides: object,
 ) -> Instance:
+    """An instance named after `label`, with its key file under `directory/label`; `overrides` as `NRM_*`."""
     settings = load_settings(
         database_url=database_url,
         key_file=directory / label / "nrm.keys",
@@ -67,6 +76,7 @@ def make_instance(
         instance_name=f"Focal point {label.upper()} (test)",
         instance_country=country,
         public_url=url,
+        **overrides,
     )
     ctx = ServiceContext.build(settings, clock)
     world = World(ctx)

@@ -5,11 +5,12 @@ everything else is refused with a problem document whose `code` says which check
 and changes nothing else. In order:
 
 1. the layout and the size (`read_header`, nothing authenticated yet);
-2. a message id seen before: the same bytes again (a peer's worker retrying after a lost answer) get the first
-   answer again and change nothing; other bytes under a seen id are refused (`replayed`);
+2. the same bytes as a message taken before (a peer's worker retrying after a lost answer): the first answer
+   again, nothing changed;
 3. `open_package` / `open_receipt`: signer among the registered peers, signature, kind, recipient key,
    freshness, decryption, content;
-4. a package: a second package for a transfer this peer already sent is refused (`duplicate-transfer`); the
+4. an authentic message under an id seen before with other bytes is refused (`replayed`); then for
+   a package: a second package for a transfer this peer already sent is refused (`duplicate-transfer`); the
    package is kept encrypted for a coordinator to read, accept or refuse (`receiving.py`);
    a receipt: it must answer a package we sent to that peer (`unknown-transfer`), once (`duplicate-receipt`);
    an acceptance closes our case as `transferred` (the workflow's `transfer_completed`), a refusal leaves it
@@ -173,14 +174,12 @@ def refuse_too_large(ctx: ServiceContext) -> InboxRefusal:
 
 
 def _earlier_answer(ctx: ServiceContext, header: MessageHeader, digest: str) -> InboxAnswer | None:
-    """The answer given to these very bytes before, if they came already; a refusal if the id came with other
-    bytes."""
+    """The answer given to these very bytes before, if they came already (they were checked then). Other
+    bytes under a seen id go through every check first, so a forgery is called one (`_check_unseen`)."""
     with read_only(ctx.read_sessions) as session:
         seen = session.get(SeenMessage, header.message_id)
-        if seen is None:
+        if seen is None or seen.digest != digest:
             return None
-        if seen.digest != digest:
-            raise MessageConflict("a message with this id was received already", "replayed")
         answer = _answer(seen)
         peer = seen.peer
     audit.record(
@@ -233,6 +232,12 @@ def receive(ctx: ServiceContext, data: bytes) -> InboxAnswer:
         return answer
 
 
+def _check_unseen(session: Session, header: MessageHeader) -> None:
+    """An authentic message whose id was taken already, with other bytes: a replay, refused."""
+    if session.get(SeenMessage, header.message_id) is not None:
+        raise MessageConflict("a message with this id was received already", "replayed")
+
+
 def _signer_name(ctx: ServiceContext, header: MessageHeader) -> str | None:
     with read_only(ctx.read_sessions) as session:
         return next((name for name, i in registered(session).items() if i.signing_key == header.sender_key), None)
@@ -242,12 +247,9 @@ def _signer_name(ctx: ServiceContext, header: MessageHeader) -> str | None:
 
 
 def _take_package(ctx: ServiceContext, opened: OpenedMessage, digest: str) -> InboxAnswer:
-    try:
-        package = parse_package(opened.json())
-    except UnreadablePackage as error:
-        raise InvalidPayload(str(error), opened.header) from None
     header, now = opened.header, ctx.clock.now()
     with transaction(ctx.sessions) as session:
+        _check_unseen(session, header)
         held = session.scalar(
             select(Transfer.id).where(
                 Transfer.direction == TransferDirection.incoming.value,
@@ -257,6 +259,10 @@ def _take_package(ctx: ServiceContext, opened: OpenedMessage, digest: str) -> In
         )
         if held is not None:
             raise MessageConflict("this peer sent a package for this transfer already", "duplicate-transfer")
+        try:
+            package = parse_package(opened.json())
+        except UnreadablePackage as error:
+            raise InvalidPayload(str(error), header) from None
         seen = _seen_row(opened, digest, now)
         session.add(seen)
         row = _received_row(session, opened, package, now)
@@ -311,6 +317,7 @@ def _received_row(session: Session, opened: OpenedMessage, package: TransferPack
 def _take_receipt(ctx: ServiceContext, opened: OpenedReceipt, digest: str) -> InboxAnswer:
     header, receipt, now = opened.header, opened.receipt, ctx.clock.now()
     with transaction(ctx.sessions) as session:
+        _check_unseen(session, header)
         row = session.scalar(
             select(Transfer)
             .where(
