@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,11 +16,12 @@ import pytest
 from sqlalchemy import select
 
 from app.clock import FrozenClock
-from app.models import CaseHistory, Document
-from app.security.transfer_package import RefusalReason
+from app.models import CaseHistory, Document, OutboxMessage, Transfer
+from app.security.transfer_package import Receipt, RefusalReason, seal_receipt
 from app.services import audit, cases, keys, scheduler, transfers
 from app.services.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
-from app.services.transfers import AcceptInput, TransferDirection, TransferRequest, TransferState
+from app.services.instance import local_identity
+from app.services.transfers import AcceptInput, InboxRefusal, TransferDirection, TransferRequest, TransferState
 from app.services.transfers.delivery import GIVE_UP_AFTER
 from app.workflow import Purpose
 from app.workflow.transfers import TransferReason
@@ -39,6 +41,7 @@ from tests.transfers.helpers import (
     child_referred,
     child_request,
     details_of,
+    footprint,
     make_instance,
     pair,
     with_transfer_id,
@@ -331,3 +334,55 @@ def test_a_received_package_s_key_follows_a_kek_rotation(two: tuple[Instance, In
     )
     with b.ctx.sessions() as session:
         assert session.scalar(select(CaseHistory.id).limit(1)) is None  # no case here until accepted
+
+
+def _outbox_bytes(instance: Instance) -> bytes:
+    with instance.ctx.sessions() as session:
+        data = session.scalar(select(OutboxMessage.data).where(OutboxMessage.status == "pending"))
+    assert data is not None
+    return data
+
+
+def test_concurrent_deliveries_and_receipts_that_answer_nothing_we_sent(
+    two: tuple[Instance, Instance], clock: FrozenClock
+) -> None:
+    a, b = two
+    transfers.send_transfer(a.ctx, a.coordinator, adult_in_recovery(a), adult_request("b", clock=clock))
+    package = _outbox_bytes(a)
+    # Two workers (or a retry racing the first attempt) deliver the same bytes at once: taken once.
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: transfers.receive(b.ctx, package), range(4)))
+    assert len({(x.transfer_id, x.message_id, x.status) for x in answers}) == 1
+    [received] = transfers.list_transfers(b.ctx)
+    transfers.accept_transfer(b.ctx, b.coordinator, received.id)
+    receipt = _outbox_bytes(b)
+    a_identity = local_identity(a.ctx.settings, a.ctx.keyring)
+    b_keys = b.ctx.keyring.active_instance_keys
+
+    def refused(data: bytes, code: str) -> None:
+        before = footprint(a)
+        with pytest.raises(InboxRefusal) as error:
+            transfers.receive(a.ctx, data)
+        assert error.value.code == code and footprint(a) == before
+
+    stray = Receipt.accepted(uuid.uuid4(), "B-REF")
+    refused(
+        seal_receipt(stray, transfer_id=uuid.uuid4(), sender=b_keys, recipient=a_identity, now=clock.now()).data,
+        "unknown-transfer",
+    )
+    first = transfers.receive(a.ctx, receipt)
+    assert transfers.receive(a.ctx, receipt) == first  # the same bytes again: the same answer
+    answered = transfers.list_transfers(a.ctx)[0]
+    again = Receipt.refused(_package_message(a), RefusalReason.OTHER)
+    refused(
+        seal_receipt(
+            again, transfer_id=received.transfer_id, sender=b_keys, recipient=a_identity, now=clock.now()
+        ).data,
+        "duplicate-receipt",
+    )
+    assert transfers.get_transfer(a.ctx, answered.id).state is TransferState.accepted
+
+
+def _package_message(instance: Instance) -> uuid.UUID:
+    with instance.ctx.sessions() as session:
+        return session.scalars(select(Transfer.package_message_id)).one()

@@ -223,18 +223,29 @@ def receive(ctx: ServiceContext, data: bytes) -> InboxAnswer:
     except InboxRefusal as refusal:
         _audit_refusal(ctx, refusal, header, peer)
         raise
-    except IntegrityError:
-        # The same message taken at the same moment by another request: answer as to a redelivery.
+    except (IntegrityError, _TakenMeanwhile):
+        # Taken at the same moment by another request: the same bytes get the same answer; anything else for
+        # that message or that transfer is what the checks above would have refused a moment later.
         assert header is not None
         answer = _earlier_answer(ctx, header, digest)
-        if answer is None:
-            raise
-        return answer
+        if answer is not None:
+            return answer
+        late = MessageConflict("this message or this transfer was received already", "duplicate-transfer")
+        _audit_refusal(ctx, late, header, peer)
+        raise late from None
 
 
-def _check_unseen(session: Session, header: MessageHeader) -> None:
-    """An authentic message whose id was taken already, with other bytes: a replay, refused."""
-    if session.get(SeenMessage, header.message_id) is not None:
+class _TakenMeanwhile(Exception):
+    """These very bytes were taken by a concurrent request since this one looked."""
+
+
+def _check_unseen(session: Session, header: MessageHeader, digest: str) -> None:
+    """An authentic message whose id was taken already: the same bytes (taken meanwhile) get the first answer,
+    other bytes are a replay, refused."""
+    seen = session.get(SeenMessage, header.message_id)
+    if seen is not None and seen.digest == digest:
+        raise _TakenMeanwhile
+    if seen is not None:
         raise MessageConflict("a message with this id was received already", "replayed")
 
 
@@ -249,7 +260,7 @@ def _signer_name(ctx: ServiceContext, header: MessageHeader) -> str | None:
 def _take_package(ctx: ServiceContext, opened: OpenedMessage, digest: str) -> InboxAnswer:
     header, now = opened.header, ctx.clock.now()
     with transaction(ctx.sessions) as session:
-        _check_unseen(session, header)
+        _check_unseen(session, header, digest)
         held = session.scalar(
             select(Transfer.id).where(
                 Transfer.direction == TransferDirection.incoming.value,
@@ -287,7 +298,8 @@ def _take_package(ctx: ServiceContext, opened: OpenedMessage, digest: str) -> In
 
 def _received_row(session: Session, opened: OpenedMessage, package: TransferPackage, now: datetime) -> Transfer:
     peer = find_peer(session, opened.peer)
-    assert peer is not None
+    if peer is None:  # removed since the signature was checked
+        raise MessageRefused("the message is not signed by a registered peer", "unknown-signer")
     consent = package.transfer.consent
     row = Transfer(
         id=uuid.uuid4(),
@@ -317,7 +329,7 @@ def _received_row(session: Session, opened: OpenedMessage, package: TransferPack
 def _take_receipt(ctx: ServiceContext, opened: OpenedReceipt, digest: str) -> InboxAnswer:
     header, receipt, now = opened.header, opened.receipt, ctx.clock.now()
     with transaction(ctx.sessions) as session:
-        _check_unseen(session, header)
+        _check_unseen(session, header, digest)
         row = session.scalar(
             select(Transfer)
             .where(
