@@ -135,28 +135,28 @@ def _empty_postgres(url: str) -> None:
     engine.dispose()
 
 
+def _empty_database(request: pytest.FixtureRequest, sqlite_path: Path | None, postgres_fixture: str) -> str:
+    """A copy of the migrated SQLite template at `sqlite_path`, or the emptied PostgreSQL database of the fixture."""
+    if sqlite_path is not None:
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), sqlite_path)
+        return f"sqlite:///{sqlite_path}"
+    url: str = request.getfixturevalue(postgres_fixture)
+    _empty_postgres(url)
+    return url
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty, migrated database of each kind: the test runs once per kind."""
-    if request.param == "sqlite":
-        path = tmp_path / "nrm.sqlite3"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
-        return f"sqlite:///{path}"
-    url: str = request.getfixturevalue("postgres_database")
-    _empty_postgres(url)
-    return url
+    sqlite_path = tmp_path / "nrm.sqlite3" if request.param == "sqlite" else None
+    return _empty_database(request, sqlite_path, "postgres_database")
 
 
 @pytest.fixture
 def peer_database_url(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) -> str:
     """A second empty, migrated database of the same kind as `database_url`: a peer instance's own."""
-    if database_url.startswith("sqlite"):
-        path = tmp_path / "peer.sqlite3"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
-        return f"sqlite:///{path}"
-    url: str = request.getfixturevalue("second_postgres_database")
-    _empty_postgres(url)
-    return url
+    sqlite_path = tmp_path / "peer.sqlite3" if database_url.startswith("sqlite") else None
+    return _empty_database(request, sqlite_path, "second_postgres_database")
 
 
 @pytest.fixture

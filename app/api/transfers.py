@@ -17,6 +17,7 @@ from pydantic import TypeAdapter
 
 from app.api.deps import Context, authorize
 from app.api.problems import problem_schema
+from app.api.support import document_response
 from app.security.permissions import Permission, Principal
 from app.services import transfers
 from app.services.transfers import (
@@ -138,12 +139,7 @@ def read_package_document(
     index: Annotated[int, Path(ge=0, le=1000)],
     purpose: Purpose,
 ) -> Response:
-    content = transfers.read_package_document(ctx, principal, transfer_id, index, purpose)
-    return Response(
-        content.data,
-        media_type=content.content_type,
-        headers={"Cache-Control": "no-store", "Content-Disposition": "attachment", "X-Content-Type-Options": "nosniff"},
-    )
+    return document_response(transfers.read_package_document(ctx, principal, transfer_id, index, purpose))
 
 
 @router.post(

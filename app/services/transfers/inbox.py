@@ -239,6 +239,46 @@ class _TakenMeanwhile(Exception):
     """These very bytes were taken by a concurrent request since this one looked."""
 
 
+def _held(session: Session, direction: TransferDirection, opened: OpenedMessage | OpenedReceipt) -> Transfer | None:
+    """The transfer this message is about, as this instance holds it from (or sent it to) that peer, locked."""
+    return session.scalar(
+        select(Transfer)
+        .where(
+            Transfer.direction == direction.value,
+            Transfer.peer == opened.peer,
+            Transfer.transfer_id == opened.header.transfer_id,
+        )
+        .with_for_update()
+    )
+
+
+def _audit_step(
+    session: Session,
+    ctx: ServiceContext,
+    opened: OpenedMessage | OpenedReceipt,
+    action: str,
+    now: datetime,
+    details: dict[str, object],
+    case_id: uuid.UUID | None = None,
+) -> None:
+    """The audit entry of a message taken, in its transaction, by the peer that signed it, with its ids."""
+    header = opened.header
+    audit.append(
+        session,
+        ctx.keyring,
+        time=now,
+        actor=_peer_actor(opened.peer),
+        action=action,
+        case_id=str(case_id) if case_id else None,
+        details={
+            "transfer_id": str(header.transfer_id),
+            "peer": opened.peer,
+            "message_id": str(header.message_id),
+            **details,
+        },
+    )
+
+
 def _check_unseen(session: Session, header: MessageHeader, digest: str) -> None:
     """An authentic message whose id was taken already: the same bytes (taken meanwhile) get the first answer,
     other bytes are a replay, refused."""
@@ -261,14 +301,7 @@ def _take_package(ctx: ServiceContext, opened: OpenedMessage, digest: str) -> In
     header, now = opened.header, ctx.clock.now()
     with transaction(ctx.sessions) as session:
         _check_unseen(session, header, digest)
-        held = session.scalar(
-            select(Transfer.id).where(
-                Transfer.direction == TransferDirection.incoming.value,
-                Transfer.peer == opened.peer,
-                Transfer.transfer_id == header.transfer_id,
-            )
-        )
-        if held is not None:
+        if _held(session, TransferDirection.incoming, opened) is not None:
             raise MessageConflict("this peer sent a package for this transfer already", "duplicate-transfer")
         try:
             package = parse_package(opened.json())
@@ -278,16 +311,13 @@ def _take_package(ctx: ServiceContext, opened: OpenedMessage, digest: str) -> In
         session.add(seen)
         row = _received_row(session, opened, package, now)
         keep_package(ctx.keyring, row, package)
-        audit.append(
+        _audit_step(
             session,
-            ctx.keyring,
-            time=now,
-            actor=_peer_actor(opened.peer),
-            action="transfer.received",
-            details={
-                "transfer_id": str(header.transfer_id),
-                "peer": opened.peer,
-                "message_id": str(header.message_id),
+            ctx,
+            opened,
+            "transfer.received",
+            now,
+            {
                 "is_child": row.is_child,
                 "reason": row.reason,
                 "documents": len(package.documents),
@@ -330,15 +360,7 @@ def _take_receipt(ctx: ServiceContext, opened: OpenedReceipt, digest: str) -> In
     header, receipt, now = opened.header, opened.receipt, ctx.clock.now()
     with transaction(ctx.sessions) as session:
         _check_unseen(session, header, digest)
-        row = session.scalar(
-            select(Transfer)
-            .where(
-                Transfer.direction == TransferDirection.outgoing.value,
-                Transfer.peer == opened.peer,
-                Transfer.transfer_id == header.transfer_id,
-            )
-            .with_for_update()
-        )
+        row = _held(session, TransferDirection.outgoing, opened)
         if row is None or row.package_message_id != receipt.package_message_id:
             raise MessageInvalid("this receipt answers no package sent to this peer", "unknown-transfer")
         if row.state not in UNDER_WAY:
@@ -351,24 +373,13 @@ def _take_receipt(ctx: ServiceContext, opened: OpenedReceipt, digest: str) -> In
         row.peer_reference = receipt.reference
         row.decided_at = row.updated_at = now
         details: dict[str, object] = {
-            "transfer_id": str(header.transfer_id),
-            "peer": opened.peer,
-            "message_id": str(header.message_id),
             "outcome": receipt.outcome.value,
             "reason": row.refusal_reason,
             "peer_reference": row.peer_reference,
         }
         closed = accepted and _close_transferred(session, ctx, row, now)
         details["case_closed"] = closed
-        audit.append(
-            session,
-            ctx.keyring,
-            time=now,
-            actor=_peer_actor(opened.peer),
-            action="transfer.receipt_received",
-            case_id=str(row.case_id) if row.case_id else None,
-            details=details,
-        )
+        _audit_step(session, ctx, opened, "transfer.receipt_received", now, details, row.case_id)
         return _answer(seen)
 
 

@@ -146,8 +146,8 @@ class PackageDocument(DocumentFacts):
         return base64.b64decode(self.data, validate=True)
 
 
-class PackageSummary(_Strict):
-    """What a package holds, without personal data."""
+class _Facts(_Strict):
+    """What the summary and the package share: everything but personal data and documents."""
 
     v: Literal[1]
     case: CaseFacts
@@ -155,6 +155,11 @@ class PackageSummary(_Strict):
     decisions: Decisions
     clocks: list[Clock] = Field(max_length=50)
     transfer: TransferFacts
+
+
+class PackageSummary(_Facts):
+    """What a package holds, without personal data."""
+
     documents: list[DocumentFacts] = Field(max_length=100)
 
     def reflection_period_ends_at(self) -> datetime | None:
@@ -162,15 +167,9 @@ class PackageSummary(_Strict):
         return next((c.due_at for c in self.clocks if c.kind is DeadlineKind.reflection_period), None)
 
 
-class TransferPackage(_Strict):
+class TransferPackage(_Facts):
     """The payload of a package, version 1 (compact JSON inside the sealed message)."""
 
-    v: Literal[1]
-    case: CaseFacts
-    classification: Classification
-    decisions: Decisions
-    clocks: list[Clock] = Field(max_length=50)
-    transfer: TransferFacts
     best_interests_determination: LongText | None
     note: LongText | None
     person: dict[str, Any]
@@ -190,15 +189,9 @@ class TransferPackage(_Strict):
         return documents
 
     def summary(self) -> PackageSummary:
-        return PackageSummary(
-            v=self.v,
-            case=self.case,
-            classification=self.classification,
-            decisions=self.decisions,
-            clocks=self.clocks,
-            transfer=self.transfer,
-            documents=[DocumentFacts(**d.model_dump(exclude={"data"})) for d in self.documents],
-        )
+        facts = {name: getattr(self, name) for name in _Facts.model_fields}
+        documents = [DocumentFacts(**d.model_dump(exclude={"data"})) for d in self.documents]
+        return PackageSummary(**facts, documents=documents)
 
 
 class UnreadablePackage(ValueError):

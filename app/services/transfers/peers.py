@@ -89,43 +89,32 @@ def add_peer(ctx: ServiceContext, name: str, line: str) -> PeerView:
             )
             session.add(row)
             session.flush()
-            audit.append(
-                session,
-                ctx.keyring,
-                time=now,
-                actor=audit.SYSTEM_ACTOR,
-                action="peer.registered",
-                details={
-                    "peer": name,
-                    "country": identity.country,
-                    "url": identity.url,
-                    "fingerprint": row.fingerprint,
-                },
-            )
+            details = {"country": identity.country, "url": identity.url, "fingerprint": row.fingerprint}
+            _audit(session, ctx, "peer.registered", name, details)
             return _view(row)
     except IntegrityError:
         # Registered at the same moment by another command: the checks above, had they seen it, said so.
         raise Conflict("this peer was registered at the same time by someone else; list the peers") from None
 
 
+def _audit(session: Session, ctx: ServiceContext, action: str, name: str, details: dict[str, str]) -> None:
+    """An operator's change to the registry (from the command line: the system actor)."""
+    time = ctx.clock.now()
+    audit.append(
+        session, ctx.keyring, time=time, actor=audit.SYSTEM_ACTOR, action=action, details={"peer": name, **details}
+    )
+
+
 def remove_peer(ctx: ServiceContext, name: str) -> None:
     """Forget a peer (its key compromised, the agreement ended): its messages are refused from now on and
     nothing more is delivered to it. Audited as `peer.removed`."""
-    now = ctx.clock.now()
     with transaction(ctx.sessions) as session:
         row = session.get(Peer, check_name(name))
         if row is None:
             raise NotFound("no such peer")
         fingerprint = row.fingerprint
         session.delete(row)
-        audit.append(
-            session,
-            ctx.keyring,
-            time=now,
-            actor=audit.SYSTEM_ACTOR,
-            action="peer.removed",
-            details={"peer": name, "fingerprint": fingerprint},
-        )
+        _audit(session, ctx, "peer.removed", name, {"fingerprint": fingerprint})
 
 
 def list_peers(ctx: ServiceContext) -> list[PeerView]:

@@ -101,23 +101,28 @@ def _require_reader(principal: Principal) -> None:
         raise Forbidden("you have no need-to-know for a received package")
 
 
+def _audit_read(
+    session: Session,
+    ctx: ServiceContext,
+    principal: Principal,
+    row: Transfer,
+    action: str,
+    purpose: Purpose,
+    **extra: object,
+) -> None:
+    details = {"transfer_id": str(row.transfer_id), "peer": row.peer, **extra, "purpose": purpose.value}
+    append_audit(session, ctx, principal, action, details=details, now=ctx.clock.now())
+
+
 def read_package(
     ctx: ServiceContext, principal: Principal, transfer_row_id: uuid.UUID, purpose: Purpose
 ) -> PackageContent:
     """The person, the account, the sender's texts and the list of documents; audited with the purpose."""
     _require_reader(principal)
-    now = ctx.clock.now()
     with transaction(ctx.sessions) as session:
         row = _waiting(session, transfer_row_id, for_update=False)
         package = _package(ctx, row)
-        append_audit(
-            session,
-            ctx,
-            principal,
-            "transfer.package_read",
-            details={"transfer_id": str(row.transfer_id), "peer": row.peer, "purpose": purpose.value},
-            now=now,
-        )
+        _audit_read(session, ctx, principal, row, "transfer.package_read", purpose)
         return PackageContent(
             person=package.person,
             account=package.account,
@@ -134,26 +139,14 @@ def read_package_document(
 ) -> DocumentContent:
     """One document of a received package, by position; audited with the purpose."""
     _require_reader(principal)
-    now = ctx.clock.now()
     with transaction(ctx.sessions) as session:
         row = _waiting(session, transfer_row_id, for_update=False)
         package = _package(ctx, row)
         if not 0 <= index < len(package.documents):
             raise NotFound("no such document in this package")
         document = package.documents[index]
-        append_audit(
-            session,
-            ctx,
-            principal,
-            "transfer.document_read",
-            details={
-                "transfer_id": str(row.transfer_id),
-                "peer": row.peer,
-                "index": index,
-                "kind": document.kind.value,
-                "purpose": purpose.value,
-            },
-            now=now,
+        _audit_read(
+            session, ctx, principal, row, "transfer.document_read", purpose, index=index, kind=document.kind.value
         )
         return DocumentContent(document.content_type, document.content())
 
