@@ -1,6 +1,6 @@
 """SQLAlchemy models. Importing this package registers every table on `Base.metadata`."""
 
-from app.models.accounts import AccessToken, LoginFailure, Organisation, User, UserRole
+from app.models.accounts import AccessToken, LoginFailure, Organisation, User, UserRole, WebSession
 from app.models.base import Base
 from app.models.cases import (
     AuditEntry,
@@ -8,6 +8,7 @@ from app.models.cases import (
     Case,
     CaseHistory,
     CaseKey,
+    CaseNumber,
     Deadline,
     IdempotencyRecord,
     Notification,
@@ -25,6 +26,7 @@ __all__ = [
     "Case",
     "CaseHistory",
     "CaseKey",
+    "CaseNumber",
     "Deadline",
     "Document",
     "IdempotencyRecord",
@@ -43,4 +45,5 @@ __all__ = [
     "Transfer",
     "User",
     "UserRole",
+    "WebSession",
 ]

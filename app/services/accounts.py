@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, Select, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.db import read_only, transaction
-from app.models import AccessToken, LoginFailure, Organisation, User, UserRole
+from app.models import AccessToken, LoginFailure, Organisation, User, UserRole, WebSession
 from app.security.passwords import hash_password, password_problem, verify_password
 from app.security.permissions import ROLES, Principal
 from app.security.tokens import InvalidToken, issue_token, read_token
@@ -29,6 +31,7 @@ from app.services.errors import (
 from app.workflow import Role, Sector
 
 BAD_CREDENTIALS = "the username or the password is wrong"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -41,8 +44,27 @@ def _account_key(username: str) -> str:
     return hashlib.sha256(username.strip().casefold().encode()).hexdigest()
 
 
-def log_in(ctx: ServiceContext, username: str, password: str, client_address: str) -> IssuedToken:
-    """Check a password and issue a token. Blocking (argon2): call it from a worker thread."""
+@dataclass(frozen=True)
+class AuthenticatedUser:
+    """Who typed a right password, within the login throttle."""
+
+    user_id: uuid.UUID
+    organisation_id: uuid.UUID
+
+
+def authenticate(
+    ctx: ServiceContext,
+    username: str,
+    password: str,
+    client_address: str,
+    grant: Callable[[Session, AuthenticatedUser, datetime], T],
+) -> T:
+    """Check a password under the login throttle and audit the attempt: the one credential check behind both
+    the API's token route and the web sign-in, so that failures on either count against both.
+
+    On success `grant(session, user, now)` writes what the login gives (a token, a web session) in the same
+    transaction as the audit entry, and its result is returned. Blocking (argon2): call it from a worker thread.
+    Raises `TooManyRequests` or `Unauthenticated`."""
     now = ctx.clock.now()
     window_start = now - timedelta(minutes=ctx.settings.login_failure_window_minutes)
     account_key = _account_key(username)
@@ -74,14 +96,55 @@ def log_in(ctx: ServiceContext, username: str, password: str, client_address: st
             audit.append(session, ctx.keyring, time=now, actor=audit.ANONYMOUS_ACTOR, action="auth.login_failed")
             raise_after_commit = Unauthenticated(BAD_CREDENTIALS)
         else:
-            token_id = uuid.uuid4()
-            ttl = timedelta(minutes=ctx.settings.token_ttl_minutes)
-            session.add(AccessToken(id=token_id, user_id=user.id, issued_at=now, expires_at=now + ttl))
+            granted = grant(session, AuthenticatedUser(user_id=user.id, organisation_id=user.organisation_id), now)
             actor = audit.AuditActor(str(user.id), str(user.organisation_id))
             audit.append(session, ctx.keyring, time=now, actor=actor, action="auth.login")
-            token = issue_token(ctx.token_signing_key, user.id, token_id, now, ttl)
-            return IssuedToken(access_token=token, expires_in=int(ttl.total_seconds()))
+            return granted
     raise raise_after_commit
+
+
+def log_in(ctx: ServiceContext, username: str, password: str, client_address: str) -> IssuedToken:
+    """Check a password (`authenticate`) and issue a bearer token. Blocking: call it from a worker thread."""
+
+    def issue(session: Session, user: AuthenticatedUser, now: datetime) -> IssuedToken:
+        token_id = uuid.uuid4()
+        ttl = timedelta(minutes=ctx.settings.token_ttl_minutes)
+        session.add(AccessToken(id=token_id, user_id=user.user_id, issued_at=now, expires_at=now + ttl))
+        token = issue_token(ctx.token_signing_key, user.user_id, token_id, now, ttl)
+        return IssuedToken(access_token=token, expires_in=int(ttl.total_seconds()))
+
+    return authenticate(ctx, username, password, client_address, issue)
+
+
+def account_query(user_id: InstrumentedAttribute[uuid.UUID], *leading: Any) -> Select[Any]:
+    """`leading` columns with those of the account that `user_id` names, one row per role: the one statement a
+    request's credential (a token, a web session) is checked with. Read the account with `principal_from`."""
+    return (
+        select(
+            *leading,
+            User.id.label("account_user_id"),
+            User.organisation_id.label("account_organisation_id"),
+            User.is_active.label("account_is_active"),
+            User.username.label("account_username"),
+            Organisation.sector.label("account_sector"),
+            Organisation.name.label("account_organisation_name"),
+            UserRole.role.label("account_role"),
+        )
+        .join(User, User.id == user_id)
+        .join(Organisation, Organisation.id == User.organisation_id)
+        .outerjoin(UserRole, UserRole.user_id == User.id)
+    )
+
+
+def principal_from(rows: Sequence[Row[Any]]) -> Principal:
+    """The caller named by the rows of an `account_query`."""
+    first = rows[0]
+    return Principal.of(
+        first.account_user_id,
+        first.account_organisation_id,
+        first.account_sector,
+        (row.account_role for row in rows if row.account_role is not None),
+    )
 
 
 def principal_for_token(ctx: ServiceContext, token: str) -> Principal:
@@ -93,30 +156,19 @@ def principal_for_token(ctx: ServiceContext, token: str) -> Principal:
     # One statement (a row per role), in autocommit: this runs on every request.
     with read_only(ctx.read_sessions) as session:
         rows = session.execute(
-            select(
-                AccessToken.revoked_at,
-                AccessToken.expires_at,
-                User.id,
-                User.organisation_id,
-                User.is_active,
-                Organisation.sector,
-                UserRole.role,
+            account_query(AccessToken.user_id, AccessToken.revoked_at, AccessToken.expires_at).where(
+                AccessToken.id == claims.token_id, AccessToken.user_id == claims.user_id
             )
-            .join(User, User.id == AccessToken.user_id)
-            .join(Organisation, Organisation.id == User.organisation_id)
-            .outerjoin(UserRole, UserRole.user_id == User.id)
-            .where(AccessToken.id == claims.token_id, AccessToken.user_id == claims.user_id)
         ).all()
     if not rows:
         raise Unauthenticated("the token is not valid")
-    revoked_at, expires_at, user_id, organisation_id, is_active, sector, _ = rows[0]
-    if revoked_at is not None:
+    if rows[0].revoked_at is not None:
         raise Unauthenticated("the token was revoked at logout")
-    if expires_at <= now:
+    if rows[0].expires_at <= now:
         raise Unauthenticated("the token has expired")
-    if not is_active:
+    if not rows[0].account_is_active:
         raise Unauthenticated("the account is disabled")
-    return Principal.of(user_id, organisation_id, sector, (row.role for row in rows if row.role is not None))
+    return principal_from(rows)
 
 
 def log_out(ctx: ServiceContext, token: str) -> None:
@@ -226,11 +278,19 @@ def list_users(ctx: ServiceContext) -> list[UserView]:
 
 
 def set_user_active(ctx: ServiceContext, user_id: uuid.UUID, active: bool) -> UserView:
-    """Disable or re-enable an account; a disabled account's tokens stop working at once."""
+    """Disable or re-enable an account; a disabled account's tokens and web sessions stop working at once (and
+    its web sessions stay ended if the account is enabled again)."""
+    now = ctx.clock.now()
     with transaction(ctx.sessions) as session:
         user = session.get(User, user_id)
         if user is None:
             raise NotFound("no such user")
         user.is_active = active
-        user.disabled_at = None if active else ctx.clock.now()
+        user.disabled_at = None if active else now
+        if not active:
+            session.execute(
+                update(WebSession)
+                .where(WebSession.user_id == user_id, WebSession.ended_at.is_(None))
+                .values(ended_at=now)
+            )
         return _user_view(user)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.db import read_only, transaction
 from app.models import Case, Deadline
-from app.services import audit
+from app.services import audit, web_sessions
 from app.services.cases.core import SYSTEM_IDS, commit_decision, load_snapshot
 from app.services.cases.personal_data import erase_personal_data
 from app.services.context import ServiceContext
@@ -38,6 +38,7 @@ LAPSED_WINDOWS = {
 class PassReport:
     closed: int = 0
     erased: int = 0
+    sessions_purged: int = 0
     delivered: int = 0
     retrying: int = 0
     undeliverable: int = 0
@@ -45,6 +46,7 @@ class PassReport:
     def __str__(self) -> str:
         return (
             f"closed {self.closed} case(s) whose window lapsed; erased {self.erased} case(s); "
+            f"purged {self.sessions_purged} ended web session(s); "
             f"delivered {self.delivered} transfer message(s), {self.retrying} to retry, "
             f"{self.undeliverable} given up"
         )
@@ -126,7 +128,9 @@ def erase_due(ctx: ServiceContext) -> int:
 
 def run_pass(ctx: ServiceContext, courier: Courier | None = None) -> PassReport:
     """One pass of every job; `courier` carries transfer messages to peers (HTTP(S) unless one is given)."""
-    report = PassReport(closed=close_lapsed_windows(ctx), erased=erase_due(ctx))
+    report = PassReport(
+        closed=close_lapsed_windows(ctx), erased=erase_due(ctx), sessions_purged=web_sessions.purge_ended(ctx)
+    )
     if courier is None:
         http = HttpCourier()
         try:

@@ -100,7 +100,7 @@ def test_an_adult_s_case_moves_with_consent_and_the_receipt_closes_the_sender_s(
 
     [received] = transfers.list_transfers(b.ctx, direction=TransferDirection.incoming)
     assert received.transfer_id == transfer_id and received.state is TransferState.received
-    assert received.peer == "a" and received.peer_reference == str(case_id)
+    assert received.peer == "a" and received.peer_reference == cases.get_case(a.ctx, a.coordinator, case_id).reference
     assert received.summary.decisions.preliminary is not None
     assert received.summary.decisions.preliminary.outcome.value == "positive"
     assert SECRET_NAME not in received.summary.model_dump_json()
@@ -114,7 +114,7 @@ def test_an_adult_s_case_moves_with_consent_and_the_receipt_closes_the_sender_s(
 
     accepted = transfers.accept_transfer(b.ctx, b.coordinator, received.id, AcceptInput(region="BE-BRU"))
     new_case = accepted.case
-    assert accepted.reference == str(new_case.id) and accepted.transfer.case_id == new_case.id
+    assert accepted.reference == new_case.reference and accepted.transfer.case_id == new_case.id
     # be recognises the reasonable grounds: the reflection period runs on, 45 days from the sender's decision,
     # so it ends after the sender's 30.
     assert new_case.state.value == "recovery_period" and new_case.region == "BE-BRU"

@@ -258,7 +258,7 @@ def test_two_coordinators_transfer_cases_and_refuse_what_is_not_theirs(
     accepted = b.call("POST", f"{url}/accept", json={"region": "BE-VLG"})
     assert accepted.status_code == 200, accepted.text
     new_case = accepted.json()["case"]
-    assert accepted.json()["reference"] == new_case["id"] and new_case["state"] == "recovery_period"
+    assert accepted.json()["reference"] == new_case["reference"] and new_case["state"] == "recovery_period"
     assert _reflection_due(new_case) >= _reflection_due(sender_case)
     assert b.call("POST", f"{url}/accept").status_code == 409
 
@@ -268,6 +268,7 @@ def test_two_coordinators_transfer_cases_and_refuse_what_is_not_theirs(
     assert closed["state"] == "closed" and closed["close_reason"] == "transferred"
     sent = a.call("GET", f"/api/v1/transfers/{first.json()['id']}").json()
     assert sent["state"] == "accepted" and sent["peer_reference"] == accepted.json()["reference"]
+    assert received["peer_reference"] == sender_case["reference"]
     assert with_transfer_id(a.instance, uuid.UUID(transfer_id))[-1] == "transfer.receipt_received"
     assert with_transfer_id(b.instance, uuid.UUID(transfer_id))[-1] == "transfer.receipt_delivered"
 

@@ -209,9 +209,8 @@ def parse_package(document: object) -> TransferPackage:
 
 
 def reference_of(case: Case) -> str:
-    """The case reference a peer is told. Cases carry no separate reference yet (api-contract `reference`):
-    their id, which is what every entrance already names them by."""
-    return str(case.id)
+    """The case reference a peer is told (and that its coordinators can say on the phone)."""
+    return case.reference
 
 
 def build_package(
