@@ -15,7 +15,8 @@ from app.models.cases import (
     Panel,
     PanelSeat,
 )
-from app.models.support import Document, Interview, Provider, ServiceReferral, SupportNeed
+from app.models.justice import JusticeMilestone
+from app.models.support import Document, Interview, NeedsAssessment, Provider, ServiceReferral, SupportNeed
 from app.models.transfers import OutboxMessage, Peer, SeenMessage, Transfer
 
 __all__ = [
@@ -31,7 +32,9 @@ __all__ = [
     "Document",
     "IdempotencyRecord",
     "Interview",
+    "JusticeMilestone",
     "LoginFailure",
+    "NeedsAssessment",
     "Notification",
     "Organisation",
     "OutboxMessage",

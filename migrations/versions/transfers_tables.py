@@ -1,7 +1,7 @@
 """transfers: peers, transfers, outbox, seen message ids
 
 Revision ID: transfers_tables
-Revises: main_case_references
+Revises: beyond_support
 Create Date: 2026-11-27 07:02:56.078150
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import app.models.base
 
 revision: str = "transfers_tables"
-down_revision: str | None = "main_case_references"
+down_revision: str | None = "beyond_support"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

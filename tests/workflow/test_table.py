@@ -61,6 +61,9 @@ SOURCES: dict[EventName, set[State]] = {
     E.guardian_appointed: OPEN,
     E.shelter_offered: OPEN,
     E.police_notified: OPEN,
+    E.emergency_shelter_provided: OPEN,
+    E.support_plan_reviewed: {S.identified},
+    E.reopen: {S.closed},
     E.transfer_in: set(),  # it creates a case (tests/workflow/test_transfers.py)
     E.transfer_completed: OPEN,
 }
@@ -84,6 +87,9 @@ ROLES: dict[EventName, set[Role]] = {
     E.guardian_appointed: {R.coordinator, R.caseworker},
     E.shelter_offered: {R.coordinator, R.caseworker},
     E.police_notified: {R.coordinator, R.caseworker},
+    E.emergency_shelter_provided: {R.coordinator, R.caseworker},
+    E.support_plan_reviewed: {R.coordinator, R.caseworker},
+    E.reopen: {R.coordinator},
     E.transfer_in: {R.coordinator},
     E.transfer_completed: set(),  # the system only, on a peer's signed receipt
 }

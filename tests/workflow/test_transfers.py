@@ -188,6 +188,7 @@ def test_a_formal_identification_is_recognised_only_where_the_policy_says_so() -
     decision = accepted(recognising, identified)
     assert decision.new_state is S.identified and decision.facts["recognised"] == "formal"
     assert RecordOutcome("formal", "identified") in decision.effects
+    assert K.support_review in opened(decision)  # the support plan starts here, as on identification
     assert K.reflection_period not in opened(decision)  # long over, on either side
     nothing_recognised = with_rules(FR, Recognition.retaken, Recognition.retaken)
     assert accepted(nothing_recognised, identified).new_state is S.referred
@@ -211,6 +212,15 @@ def test_an_adult_needs_consent_to_the_transfer_a_child_does_not() -> None:
     kinds = opened(child)
     assert {K.child_protection_referral, K.guardian_appointment, K.shelter_offer} <= set(kinds)
     assert kinds[K.child_protection_referral] == NOW + timedelta(hours=24)
+
+
+def test_an_adult_with_nowhere_safe_to_stay_gets_shelter_as_at_a_referral() -> None:
+    homeless = Referral(age_band=AgeBand.band_25_34, consent_given=True, shelter_needed=True)
+    assert UK.emergency_shelter_before_preliminary_decision
+    assert K.emergency_shelter in opened(accepted(UK, carried(), homeless))  # taken again: referred
+    not_sheltering = UK.model_copy(update={"emergency_shelter_before_preliminary_decision": False})
+    assert K.emergency_shelter not in opened(accepted(not_sheltering, carried(), homeless))
+    assert K.shelter_offer in opened(accepted(FR, carried(), homeless))  # recognised: protection from now
 
 
 def test_the_presumption_of_minority_holds_unless_the_sender_assessed_the_age() -> None:

@@ -16,6 +16,8 @@ from app.models import (
     CaseHistory,
     Document,
     Interview,
+    JusticeMilestone,
+    NeedsAssessment,
     OutboxMessage,
     Panel,
     ServiceReferral,
@@ -88,6 +90,9 @@ def erase_personal_data(
     session.execute(update(SupportNeed).where(SupportNeed.case_id == case.id).values(note_blob=None))
     session.execute(update(ServiceReferral).where(ServiceReferral.case_id == case.id).values(note_blob=None))
     session.execute(update(Interview).where(Interview.case_id == case.id).values(purpose_blob=None))
+    # Needs assessments and justice milestones (app/services/assessments.py, justice.py): their notes too.
+    session.execute(update(NeedsAssessment).where(NeedsAssessment.case_id == case.id).values(note_blob=None))
+    session.execute(update(JusticeMilestone).where(JusticeMilestone.case_id == case.id).values(note_blob=None))
     # Transfers (app/services/transfers/): the sender's texts go, and a package not yet delivered is not sent.
     session.execute(update(Transfer).where(Transfer.case_id == case.id).values(text_blob=None))
     undelivered = select(Transfer.id).where(Transfer.case_id == case.id, Transfer.state == "pending")
