@@ -126,7 +126,11 @@ def read_document(
     document_id: uuid.UUID,
     purpose: StatedPurpose,
 ) -> Response:
-    content = documents.read_document(ctx, principal, case_id, document_id, purpose)
+    return document_response(documents.read_document(ctx, principal, case_id, document_id, purpose))
+
+
+def document_response(content: documents.DocumentContent) -> Response:
+    """A document's bytes as a download, never cached, never sniffed into another type."""
     return Response(
         content.data,
         media_type=content.content_type,

@@ -17,6 +17,7 @@ from app.models.cases import (
 )
 from app.models.justice import JusticeMilestone
 from app.models.support import Document, Interview, NeedsAssessment, Provider, ServiceReferral, SupportNeed
+from app.models.transfers import OutboxMessage, Peer, SeenMessage, Transfer
 
 __all__ = [
     "AccessToken",
@@ -36,11 +37,15 @@ __all__ = [
     "NeedsAssessment",
     "Notification",
     "Organisation",
+    "OutboxMessage",
     "Panel",
     "PanelSeat",
+    "Peer",
     "Provider",
+    "SeenMessage",
     "ServiceReferral",
     "SupportNeed",
+    "Transfer",
     "User",
     "UserRole",
     "WebSession",

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from app.db import read_only, transaction
-from app.models import CaseKey
+from app.models import CaseKey, Transfer
 from app.security.keyfile import retire_kek, rotate_kek
 from app.services import audit
 from app.services.case_keys import rewrap_all
 from app.services.context import ServiceContext
 from app.services.errors import Conflict, NotFound
+from app.services.transfers import rewrap_package_keys
 
 
 @dataclass(frozen=True)
@@ -22,11 +23,12 @@ class RotationReport:
 
 
 def rotate(ctx: ServiceContext) -> RotationReport:
-    """A new active KEK, then every case key re-wrapped under it in one transaction, audited."""
+    """A new active KEK, then every case key (and the key of every received transfer package still waiting for
+    a decision) re-wrapped under it in one transaction, audited."""
     ring = rotate_kek(ctx.settings.key_file)
     ctx.reload_keys()
     with transaction(ctx.sessions) as session:
-        count = rewrap_all(session, ring)
+        count = rewrap_all(session, ring) + rewrap_package_keys(session, ring)
         audit.append(
             session,
             ring,
@@ -46,6 +48,9 @@ def retire(ctx: ServiceContext, kek_id: str) -> None:
         raise Conflict("the active key-encryption key cannot be retired; rotate first")
     with read_only(ctx.read_sessions) as session:
         still_used = session.scalar(select(func.count()).select_from(CaseKey).where(CaseKey.kek_id == kek_id)) or 0
+        still_used += (
+            session.scalar(select(func.count()).select_from(Transfer).where(Transfer.payload_kek_id == kek_id)) or 0
+        )
     if still_used:
         raise Conflict(f"{still_used} case key(s) are still wrapped by this key; run `nrm keys rotate` first")
     retire_kek(ctx.settings.key_file, kek_id)

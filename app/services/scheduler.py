@@ -1,5 +1,6 @@
 """The scheduled jobs (`nrm worker`): close cases whose window lapsed, erase personal data when due, purge
-idempotency records whose window has passed.
+idempotency records whose window has passed, deliver the transfer outbox to peers
+(`app/services/transfers/delivery.py`) and forget message ids no longer fresh.
 
 Each case is handled in its own transaction, taken with `FOR UPDATE SKIP LOCKED` on PostgreSQL so two
 workers never act on one case; a pass run twice changes nothing more, because each job selects only the
@@ -23,6 +24,7 @@ from app.services.cases.core import SYSTEM_IDS, commit_decision, load_snapshot
 from app.services.cases.personal_data import erase_personal_data
 from app.services.cases.referral import purge_idempotency_records
 from app.services.context import ServiceContext
+from app.services.transfers import Courier, HttpCourier, deliver_due, purge_seen
 from app.workflow import SYSTEM, Decision, EventName, EventRequest, State, decide
 from app.workflow.states import CloseReason, DeadlineKind
 
@@ -40,12 +42,17 @@ class PassReport:
     erased: int = 0
     idempotency_records_purged: int = 0
     sessions_purged: int = 0
+    delivered: int = 0
+    retrying: int = 0
+    undeliverable: int = 0
 
     def __str__(self) -> str:
         return (
             f"closed {self.closed} case(s) whose window lapsed; erased {self.erased} case(s); "
             f"purged {self.idempotency_records_purged} expired idempotency record(s) and "
-            f"{self.sessions_purged} ended web session(s)"
+            f"{self.sessions_purged} ended web session(s); "
+            f"delivered {self.delivered} transfer message(s), {self.retrying} to retry, "
+            f"{self.undeliverable} given up"
         )
 
 
@@ -123,13 +130,24 @@ def erase_due(ctx: ServiceContext) -> int:
     return erased
 
 
-def run_pass(ctx: ServiceContext) -> PassReport:
+def run_pass(ctx: ServiceContext, courier: Courier | None = None) -> PassReport:
+    """One pass of every job; `courier` carries transfer messages to peers (HTTP(S) unless one is given)."""
     report = PassReport(
         closed=close_lapsed_windows(ctx),
         erased=erase_due(ctx),
         idempotency_records_purged=purge_idempotency_records(ctx),
         sessions_purged=web_sessions.purge_ended(ctx),
     )
+    if courier is None:
+        http = HttpCourier()
+        try:
+            delivery = deliver_due(ctx, http)
+        finally:
+            http.close()
+    else:
+        delivery = deliver_due(ctx, courier)
+    report.delivered, report.retrying, report.undeliverable = delivery.delivered, delivery.retrying, delivery.failed
+    purge_seen(ctx)
     logger.info(
         "worker pass",
         extra={
@@ -137,6 +155,9 @@ def run_pass(ctx: ServiceContext) -> PassReport:
             "erased": report.erased,
             "idempotency_records_purged": report.idempotency_records_purged,
             "sessions_purged": report.sessions_purged,
+            "delivered": report.delivered,
+            "retrying": report.retrying,
+            "undeliverable": report.undeliverable,
         },
     )
     return report

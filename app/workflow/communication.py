@@ -12,6 +12,9 @@ point 13).
   `mis`, `zxx`) name no language an interpreter speaks and are refused, as is anything longer (a region or
   script subtag: say it in the note).
 - A communication aid is one `CommunicationAid`; `other` says "see the note".
+
+`clear_needs` is the one rule for what a case's `needs` keep in clear: the referral refuses what it finds
+(422), a transfer from a peer and the migration of older rows set it to null.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import StrEnum
 from functools import cache
+from typing import Any
 
 import pycountry
 
@@ -66,3 +70,43 @@ def language_code(value: str) -> str:
             "one (`prs`), and describe anything else in the note"
         )
     return code
+
+
+def communication_aid(value: str) -> str:
+    """`value` as a `CommunicationAid` code; `ValueError` if it is none."""
+    code = value.strip().lower() if isinstance(value, str) else None
+    if code not in {aid.value for aid in CommunicationAid}:
+        raise ValueError("not a communication aid code: describe anything else in the note")
+    return code
+
+
+#: What a case's `needs` keep in clear: codes, counts and flags. `note`, free text, is sealed with the account.
+CLEAR_NEEDS = frozenset({"interpreter_language", "communication_aid", "dependants", "support_wanted", "shelter_needed"})
+_CODES = {"interpreter_language": language_code, "communication_aid": communication_aid}
+
+
+def clear_needs(needs: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """The needs as they may be kept in clear (codes normalised, `note` left out), and what could not be
+    kept, as (field, why): a language or an aid that is not a code becomes null, any other field is dropped."""
+    clear: dict[str, Any] = {}
+    problems: list[tuple[str, str]] = []
+    for name, value in needs.items():
+        if name == "note":
+            continue
+        if name not in CLEAR_NEEDS:
+            problems.append((name, "not a field of the needs"))
+            continue
+        if name in _CODES and value is not None:
+            try:
+                value = _CODES[name](value)
+            except ValueError as error:
+                problems.append((name, str(error)))
+                value = None
+        clear[name] = value
+    return clear, problems
+
+
+def needs_note(needs: Mapping[str, Any]) -> str | None:
+    """The free text of the needs, to be sealed with the case key; None when there is none."""
+    note = needs.get("note")
+    return note.strip() if isinstance(note, str) and note.strip() else None

@@ -72,6 +72,10 @@ class EventName(StrEnum):
     emergency_shelter_provided = "emergency_shelter_provided"
     support_plan_reviewed = "support_plan_reviewed"
     reopen = "reopen"
+    # Cross-border transfers (docs/transfers.md): a case accepted from a peer mechanism, and the sender's case
+    # closed once the peer's signed receipt says it accepted it.
+    transfer_in = "transfer_in"
+    transfer_completed = "transfer_completed"
 
 
 class Role(StrEnum):

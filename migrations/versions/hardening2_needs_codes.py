@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-from app.workflow.communication import CommunicationAid, language_code
+from app.workflow.communication import clear_needs
 
 revision: str = "hardening2_needs_codes"
 down_revision: str | None = "hardening2_idempotency_mac"
@@ -26,22 +26,6 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _CASES = sa.table("cases", sa.column("id", sa.Uuid()), sa.column("needs", sa.JSON()))
-_AIDS = {aid.value for aid in CommunicationAid}
-
-
-def _code_or_none(value: Any, is_code: Any) -> Any:
-    if value is None:
-        return None
-    try:
-        return is_code(value)
-    except (ValueError, TypeError, AttributeError):
-        return None
-
-
-def _aid(value: Any) -> str:
-    if not isinstance(value, str) or value.strip().lower() not in _AIDS:
-        raise ValueError("not an aid code")
-    return value.strip().lower()
 
 
 def upgrade() -> None:
@@ -50,10 +34,7 @@ def upgrade() -> None:
     for case_id, needs in connection.execute(sa.select(_CASES.c.id, _CASES.c.needs)):
         if not isinstance(needs, dict):
             continue
-        fixed = dict(needs)
-        for name, is_code in (("interpreter_language", language_code), ("communication_aid", _aid)):
-            if name in fixed:
-                fixed[name] = _code_or_none(fixed[name], is_code)
+        fixed, _ = clear_needs(needs)  # the same rule as a referral's, values that are no code set to null
         if fixed != needs:
             changed.append({"case_id": case_id, "needs": fixed})
     if changed:

@@ -92,6 +92,16 @@ GET  /api/v1/cases/{case_id}/support-plan                  401  403      403  40
 POST /api/v1/cases/{case_id}/milestones                    401  403      403  403      403  201      404  403      403  403  201      403  403
 GET  /api/v1/cases/{case_id}/milestones                    401  200+|200 404  200+|200 404  200+|200 404  200+|200 404  404  200+|200 200  403
 GET  /api/v1/statistics/needs                              401  403      403  403      403  403      403  403      403  403  200      200  403
+POST /api/v1/cases/{case_id}/transfers                     401  403      403  403      403  403      403  403      403  403  422      403  403
+GET  /api/v1/cases/{case_id}/transfers                     401  403      403  403      403  403      403  403      403  403  200      403  403
+POST /api/v1/transfers/inbox                               400  400      400  400      400  400      400  400      400  400  400      400  400
+GET  /api/v1/transfers                                     401  403      403  403      403  403      403  403      403  403  200      403  403
+GET  /api/v1/transfers/{transfer_id}                       401  403      403  403      403  403      403  403      403  403  404      403  403
+GET  /api/v1/transfers/{transfer_id}/package               401  403      403  403      403  403      403  403      403  403  404      403  403
+GET  /api/v1/transfers/{transfer_id}/package/documents/{index} 401 403   403  403      403  403      403  403      403  403  404      403  403
+POST /api/v1/transfers/{transfer_id}/accept                401  403      403  403      403  403      403  403      403  403  404      403  403
+POST /api/v1/transfers/{transfer_id}/refuse                401  403      403  403      403  403      403  403      403  403  404      403  403
+GET  /api/v1/peers                                         401  403      403  403      403  403      403  403      403  403  200      403  403
 """
 # fmt: on
 
@@ -266,7 +276,7 @@ def matrix(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         yield from _build(f"sqlite:///{path}", directory)
         return
-    with throwaway_postgres_database("matrix_") as url:
+    with throwaway_postgres_database("nrm_test_matrix") as url:
         yield from _build(url, directory)
 
 
@@ -307,7 +317,16 @@ def _post(path: str, body: Callable[[Matrix, Scenario], Any]) -> CallFor:
 
 
 def _fill(path: str, m: Matrix, s: Scenario) -> str:
-    return path.format(case_id=s.case_id, provider_id=s.shelter_id, document_id=s.document_id, user_id=m.spare_user_id)
+    return path.format(
+        case_id=s.case_id,
+        provider_id=s.shelter_id,
+        document_id=s.document_id,
+        user_id=m.spare_user_id,
+        transfer_id=UNKNOWN_TRANSFER,
+    )
+
+
+UNKNOWN_TRANSFER = "00000000-0000-4000-8000-000000000000"
 
 
 def _log_in(m: Matrix, c: Caller, s: Scenario) -> Call:
@@ -462,6 +481,30 @@ ROUTES: dict[tuple[str, str], Route] = {
         _get("/api/v1/cases/{case_id}/milestones"), reveals=_notes_shown
     ),
     ("GET", "/api/v1/statistics/needs"): _no_case(_get("/api/v1/statistics/needs")),
+    # Transfers are the coordinator's: no peer is registered here, so the coordinator's calls stop at the unknown
+    # peer (422) or transfer (404), past every access check; the relation checks of received packages are the
+    # transfers tests' (tests/api/test_transfers*.py).
+    ("POST", "/api/v1/cases/{case_id}/transfers"): Route(
+        _post("/api/v1/cases/{case_id}/transfers", lambda m, s: {"peer": "nowhere", "reason": "person_request"})
+    ),
+    ("GET", "/api/v1/cases/{case_id}/transfers"): Route(_get("/api/v1/cases/{case_id}/transfers")),
+    # The inbox takes no user token (a peer's signature is the credential): what is not a message is 400 to all.
+    ("POST", "/api/v1/transfers/inbox"): _no_case(_post("/api/v1/transfers/inbox", lambda m, s: "not a message")),
+    ("GET", "/api/v1/transfers"): _no_case(_get("/api/v1/transfers")),
+    ("GET", "/api/v1/transfers/{transfer_id}"): _no_case(_get("/api/v1/transfers/{transfer_id}")),
+    ("GET", "/api/v1/transfers/{transfer_id}/package"): _no_case(
+        _get("/api/v1/transfers/{transfer_id}/package", purpose="assessment")
+    ),
+    ("GET", "/api/v1/transfers/{transfer_id}/package/documents/{index}"): _no_case(
+        _get("/api/v1/transfers/{transfer_id}/package/documents/0", purpose="assessment")
+    ),
+    ("POST", "/api/v1/transfers/{transfer_id}/accept"): _no_case(
+        _post("/api/v1/transfers/{transfer_id}/accept", lambda m, s: {})
+    ),
+    ("POST", "/api/v1/transfers/{transfer_id}/refuse"): _no_case(
+        _post("/api/v1/transfers/{transfer_id}/refuse", lambda m, s: {"reason": "no_jurisdiction"})
+    ),
+    ("GET", "/api/v1/peers"): _no_case(_get("/api/v1/peers")),
 }
 
 

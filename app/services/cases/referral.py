@@ -21,17 +21,14 @@ from sqlalchemy.orm import Session
 from app.db import read_only, transaction
 from app.models import Case, CaseNumber, IdempotencyRecord
 from app.security.permissions import Principal
-from app.services.case_keys import create_case_key
+from app.services.case_keys import CaseCipher, create_case_key
 from app.services.cases.core import actor_ids_of, append_decision_audit, audit_actor_of, record_decision
 from app.services.cases.views import CASE_VIEW, CaseView, ViewExtras, case_view
 from app.services.context import ServiceContext
 from app.services.errors import FieldProblem, InvalidInput, refused
 from app.workflow import AgeBand, Decision, Referral, Refusal, decide_referral
-from app.workflow.communication import CommunicationAid, language_code
+from app.workflow.communication import clear_needs, needs_note
 from app.workflow.references import format_reference
-
-#: What `needs` may hold in clear: codes, counts and flags (`needs.note`, free text, is sealed in the account).
-CLEAR_NEEDS = frozenset({"interpreter_language", "communication_aid", "dependants", "support_wanted", "shelter_needed"})
 
 
 @dataclass(frozen=True)
@@ -57,6 +54,17 @@ class ReferralInput:
         value = self.person.get("date_of_birth")
         return date.fromisoformat(value) if isinstance(value, str) else value
 
+    def classification(self) -> Referral:
+        """What the workflow decides the branch on, never who the person is."""
+        return Referral(
+            age_band=AgeBand(self.age_band),
+            date_of_birth=self.date_of_birth,
+            age_disputed=self.age_disputed,
+            unaccompanied=self.unaccompanied,
+            consent_given=self.consent_given,
+            shelter_needed=bool(self.needs.get("shelter_needed")),
+        )
+
 
 @dataclass(frozen=True)
 class ReferralResult:
@@ -66,23 +74,14 @@ class ReferralResult:
     replayed: bool
 
 
-def needs_in_clear(needs: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
-    """The needs as kept in clear (codes only: `app/workflow/communication.py`), and the note to seal; invalid
-    input where free text stands in place of a code."""
-    clear = {name: value for name, value in needs.items() if name != "note"}
-    problems = [FieldProblem(("needs", name), "not a field of the needs") for name in sorted(set(clear) - CLEAR_NEEDS)]
-    language, aid = clear.get("interpreter_language"), clear.get("communication_aid")
-    if language is not None:
-        try:
-            clear["interpreter_language"] = language_code(language)
-        except ValueError as error:
-            problems.append(FieldProblem(("needs", "interpreter_language"), str(error)))
-    if aid is not None and aid not in {a.value for a in CommunicationAid}:
-        problems.append(FieldProblem(("needs", "communication_aid"), "not a communication aid code"))
+def check_needs(needs: dict[str, Any]) -> None:
+    """Invalid input where free text stands in place of a code in the needs (`communication.clear_needs`)."""
+    _, problems = clear_needs(needs)
     if problems:
-        raise InvalidInput("the needs hold codes; describe anything else in needs.note", problems)
-    note = needs.get("note")
-    return clear, note if isinstance(note, str) and note.strip() else None
+        raise InvalidInput(
+            "the needs hold codes; describe anything else in needs.note",
+            [FieldProblem(("needs", name), why) for name, why in problems],
+        )
 
 
 #: How long a retry with the same idempotency key gets the first result: a client retries within minutes.
@@ -104,71 +103,20 @@ def refer(
     """Create a case from a referral. With an idempotency key, a retry returns the first result (the same key
     with another referral is invalid: `idempotency_key`)."""
     now = ctx.clock.now()
-    needs, needs_note = needs_in_clear(referral.needs)
+    check_needs(referral.needs)
     fingerprint = _fingerprint(ctx, referral)
     if idempotency_key is not None:
         replay = _replay(ctx, principal, idempotency_key, fingerprint)
         if replay is not None:
             return ReferralResult(replay, True)
-    decision = decide_referral(
-        principal.actor,
-        Referral(
-            age_band=AgeBand(referral.age_band),
-            date_of_birth=referral.date_of_birth,
-            age_disputed=referral.age_disputed,
-            unaccompanied=referral.unaccompanied,
-            consent_given=referral.consent_given,
-            shelter_needed=bool(referral.needs.get("shelter_needed")),
-        ),
-        now,
-        ctx.policy,
-    )
+    decision = decide_referral(principal.actor, referral.classification(), now, ctx.policy)
     if isinstance(decision, Refusal):
         raise refused(decision)
     assert isinstance(decision, Decision)
     try:
         with transaction(ctx.sessions) as session:
-            case_id = uuid.uuid4()
-            # Numbered first: the counter's INSERT flushes the session, and the case key may not reach the
-            # database before its case.
-            reference = new_reference(session, ctx, now)
-            cipher = create_case_key(session, ctx.keyring, case_id, now)
-            case = Case(
-                id=case_id,
-                reference=reference,
-                version=1,
-                state=decision.new_state.value,
-                policy_name=ctx.policy.name,
-                created_at=now,
-                updated_at=now,
-                referring_organisation_id=principal.organisation_id,
-                referrer_id=principal.user_id,
-                previous_assessor_ids=[],
-                caseworker_ids=[],
-                is_child=False,
-                age_disputed=referral.age_disputed,
-                unaccompanied=referral.unaccompanied,
-                age_band=referral.age_band,
-                gender=referral.gender,
-                nationality=referral.nationality,
-                region=referral.region,
-                exploitation_forms=sorted(referral.exploitation_forms),
-                indicators=sorted(referral.indicators),
-                needs=needs,
-                consent_given=referral.consent_given,
-                shelter_needed=bool(referral.needs.get("shelter_needed")),
-                referring_sector=principal.sector.value,
-                first_panel_member_ids=[],
-                person_blob=cipher.seal_json(
-                    "person",
-                    {**referral.person, "asylum_interview_reference": referral.asylum_interview_reference},
-                ),
-                account_blob=cipher.seal_json(
-                    "account", {**referral.account, "needs_note": needs_note} if needs_note else referral.account
-                ),
-            )
-            session.add(case)
-            record_decision(session, case, decision, cipher, actor_ids_of(principal), now)
+            case, _ = create_case(session, ctx, principal, referral, decision, now)
+            case_id = case.id
             # A new case has no panel, interview or document yet: its view needs no query.
             view = case_view(session, ctx, case, principal, ViewExtras())
             if idempotency_key is not None:
@@ -199,6 +147,63 @@ def refer(
             if replay is not None:
                 return ReferralResult(replay, True)
         raise
+
+
+def create_case(
+    session: Session,
+    ctx: ServiceContext,
+    principal: Principal,
+    referral: ReferralInput,
+    decision: Decision,
+    now: datetime,
+) -> tuple[Case, CaseCipher]:
+    """The rows of a new case a creating decision makes (a referral, or a transfer accepted from a peer): its
+    key, the case with the classification in clear and the person and account encrypted, the decision's
+    effects and history row, under this instance's policy. The caller appends the audit entry, last."""
+    # A referral's needs were checked (`check_needs`); a peer's free text is not kept in clear either.
+    needs, note = clear_needs(referral.needs)[0], needs_note(referral.needs)
+    case_id = uuid.uuid4()
+    # Numbered first: the counter's INSERT flushes the session, and the case key may not reach the database
+    # before its case.
+    reference = new_reference(session, ctx, now)
+    cipher = create_case_key(session, ctx.keyring, case_id, now)
+    case = Case(
+        id=case_id,
+        reference=reference,
+        version=1,
+        state=decision.new_state.value,
+        policy_name=ctx.policy.name,
+        created_at=now,
+        updated_at=now,
+        referring_organisation_id=principal.organisation_id,
+        referrer_id=principal.user_id,
+        previous_assessor_ids=[],
+        caseworker_ids=[],
+        is_child=False,
+        age_disputed=referral.age_disputed,
+        unaccompanied=referral.unaccompanied,
+        age_band=referral.age_band,
+        gender=referral.gender,
+        nationality=referral.nationality,
+        region=referral.region,
+        exploitation_forms=sorted(referral.exploitation_forms),
+        indicators=sorted(referral.indicators),
+        needs=needs,
+        consent_given=referral.consent_given,
+        shelter_needed=bool(referral.needs.get("shelter_needed")),
+        referring_sector=principal.sector.value,
+        first_panel_member_ids=[],
+        person_blob=cipher.seal_json(
+            "person",
+            {**referral.person, "asylum_interview_reference": referral.asylum_interview_reference},
+        ),
+        account_blob=cipher.seal_json(
+            "account", {**referral.account, "needs_note": note} if note else referral.account
+        ),
+    )
+    session.add(case)
+    record_decision(session, case, decision, cipher, actor_ids_of(principal), now)
+    return case, cipher
 
 
 def new_reference(session: Session, ctx: ServiceContext, now: datetime) -> str:
