@@ -15,6 +15,7 @@ from app.models.cases import (
     Panel,
     PanelSeat,
 )
+from app.models.drafts import ReferralDraft
 from app.models.support import Document, Interview, Provider, ServiceReferral, SupportNeed
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "Panel",
     "PanelSeat",
     "Provider",
+    "ReferralDraft",
     "ServiceReferral",
     "SupportNeed",
     "User",

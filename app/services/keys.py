@@ -1,4 +1,5 @@
-"""Key operations: rotate the key-encryption key (re-wrapping every case key) and retire an old one."""
+"""Key operations: rotate the key-encryption key (re-wrapping every case key and referral-draft key) and retire
+an old one."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from app.db import read_only, transaction
-from app.models import CaseKey
+from app.models import CaseKey, ReferralDraft
 from app.security.keyfile import retire_kek, rotate_kek
 from app.services import audit
 from app.services.case_keys import rewrap_all
 from app.services.context import ServiceContext
 from app.services.errors import Conflict, NotFound
+from app.services.referral_drafts import rewrap_draft_keys
 
 
 @dataclass(frozen=True)
@@ -26,7 +28,7 @@ def rotate(ctx: ServiceContext) -> RotationReport:
     ring = rotate_kek(ctx.settings.key_file)
     ctx.reload_keys()
     with transaction(ctx.sessions) as session:
-        count = rewrap_all(session, ring)
+        count = rewrap_all(session, ring) + rewrap_draft_keys(session, ring)
         audit.append(
             session,
             ring,
@@ -46,8 +48,11 @@ def retire(ctx: ServiceContext, kek_id: str) -> None:
         raise Conflict("the active key-encryption key cannot be retired; rotate first")
     with read_only(ctx.read_sessions) as session:
         still_used = session.scalar(select(func.count()).select_from(CaseKey).where(CaseKey.kek_id == kek_id)) or 0
+        still_used += (
+            session.scalar(select(func.count()).select_from(ReferralDraft).where(ReferralDraft.kek_id == kek_id)) or 0
+        )
     if still_used:
-        raise Conflict(f"{still_used} case key(s) are still wrapped by this key; run `nrm keys rotate` first")
+        raise Conflict(f"{still_used} case or draft key(s) are still wrapped by this key; run `nrm keys rotate` first")
     retire_kek(ctx.settings.key_file, kek_id)
     ctx.reload_keys()
     audit.record(ctx, audit.SYSTEM_ACTOR, "keys.retired", details={"kek_id": kek_id})

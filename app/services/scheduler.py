@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.db import read_only, transaction
 from app.models import Case, Deadline
-from app.services import audit, web_sessions
+from app.services import audit, referral_drafts, web_sessions
 from app.services.cases.core import SYSTEM_IDS, commit_decision, load_snapshot
 from app.services.cases.personal_data import erase_personal_data
 from app.services.context import ServiceContext
@@ -37,11 +37,12 @@ class PassReport:
     closed: int = 0
     erased: int = 0
     sessions_purged: int = 0
+    drafts_purged: int = 0
 
     def __str__(self) -> str:
         return (
             f"closed {self.closed} case(s) whose window lapsed; erased {self.erased} case(s); "
-            f"purged {self.sessions_purged} ended web session(s)"
+            f"purged {self.sessions_purged} ended web session(s) and {self.drafts_purged} expired referral draft(s)"
         )
 
 
@@ -121,7 +122,10 @@ def erase_due(ctx: ServiceContext) -> int:
 
 def run_pass(ctx: ServiceContext) -> PassReport:
     report = PassReport(
-        closed=close_lapsed_windows(ctx), erased=erase_due(ctx), sessions_purged=web_sessions.purge_ended(ctx)
+        closed=close_lapsed_windows(ctx),
+        erased=erase_due(ctx),
+        sessions_purged=web_sessions.purge_ended(ctx),
+        drafts_purged=referral_drafts.purge_expired(ctx),
     )
     logger.info("worker pass", extra={"closed": report.closed, "erased": report.erased})
     return report
