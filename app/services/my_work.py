@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.db import read_only
@@ -23,7 +23,7 @@ from app.services.case_access import cases_related
 from app.services.cases.core import snapshot_of
 from app.services.cases.views import view_extras
 from app.services.context import ServiceContext
-from app.workflow import OPEN_STATES, DeadlineKind, DurationUnit, EventName, NeedKind, State
+from app.workflow import OPEN_STATES, DeadlineKind, DurationUnit, EventName, NeedKind, Policy, State
 from app.workflow.duties import DUTIES, SERVICE_DUTY_OWED_BY, Duty, duties_of, kinds_owed_by, may_owe_service_duties
 from app.workflow.support import SERVICE_DEADLINE_PREFIX
 
@@ -55,7 +55,7 @@ class MyWork:
     more: bool  # there is more to do than `items` shows
 
 
-def _owing_condition(principal: Principal) -> object:
+def _owing_condition(principal: Principal) -> ColumnElement[bool] | None:
     """Open deadlines this principal may owe, on cases they hold an owing relation to."""
     conditions = []
     kinds = kinds_owed_by(principal.roles)
@@ -72,11 +72,13 @@ def _owing_condition(principal: Principal) -> object:
     return or_(*conditions) if conditions else None
 
 
-def _counts_working_days(ctx: ServiceContext, kind: str, is_child: bool) -> bool:
+def counts_working_days(policy: Policy, kind: str, is_child: bool = False) -> bool:
+    """Whether a deadline of `kind` (a `DeadlineKind` or `service_<need>`) counts in working days under the
+    policy, so that pages say "in 2 working days" for it and "in 2 days" for the others."""
     if kind.startswith(SERVICE_DEADLINE_PREFIX):
         need = NeedKind(kind.removeprefix(SERVICE_DEADLINE_PREFIX))
-        return ctx.policy.service_deadlines[need].unit is DurationUnit.working_days
-    return ctx.policy.duration(DeadlineKind(kind), is_child).unit is DurationUnit.working_days
+        return policy.service_deadlines[need].unit is DurationUnit.working_days
+    return policy.duration(DeadlineKind(kind), is_child).unit is DurationUnit.working_days
 
 
 def _item(ctx: ServiceContext, case: Case, deadline: Deadline, action: str) -> WorkItem:
@@ -91,7 +93,7 @@ def _item(ctx: ServiceContext, case: Case, deadline: Deadline, action: str) -> W
         deadline_kind=deadline.kind,
         action=action,
         due_at=deadline.due_at,
-        working_days=_counts_working_days(ctx, deadline.kind, case.is_child),
+        working_days=counts_working_days(ctx.policy, deadline.kind, case.is_child),
         need_kind=need,
     )
 
@@ -125,7 +127,7 @@ def duties_for(ctx: ServiceContext, principal: Principal, *, limit: int = 50) ->
                 select(Deadline.id, Deadline.case_id, Deadline.due_at)
                 .join(Case, Case.id == Deadline.case_id)
                 .where(
-                    condition,  # type: ignore[arg-type]
+                    condition,
                     Case.state.in_(sorted(s.value for s in OPEN_STATES)),
                     Deadline.met_at.is_(None),
                     Deadline.cancelled_at.is_(None),
