@@ -153,8 +153,10 @@ def test_a_draft_is_purged_seven_days_after_its_last_change(
     fill(web, draft, {"age": ADULT["age"]})
     clock.advance(timedelta(days=6, hours=23))
     assert scheduler.run_pass(ctx).drafts_purged == 0
+    web.sign_in("referrer1")  # the session ended long ago; the draft did not
     fill(web, draft, {"person": ADULT["person"]})  # a change keeps it 7 more days
     clock.advance(timedelta(days=7))
+    web.sign_in("referrer1")
     assert web.get(draft).status_code == 404  # expired: closed even before the worker runs
     assert scheduler.run_pass(ctx).drafts_purged == 1
     assert scheduler.run_pass(ctx).drafts_purged == 0
