@@ -186,10 +186,9 @@ def _save_step(page: Page, draft_id: uuid.UUID, slug: str, form: rf.Form) -> Res
     referral_drafts.save(page.ctx, page.principal, draft_id, answers, rf.steps_done(answers))
     if slug == "consent" and rf.consent_refused(answers):
         return page.redirect(draft_path(draft_id, "notification"))
-    if slug == "age" and rf.is_presumed_child(answers) != rf.is_presumed_child(draft.answers):
-        from_check = False  # the child branch changed: the consent step asks something else now
-        if "consent" in rf.missing_steps(answers):
-            return page.redirect(draft_path(draft_id, "consent") + "?change=check")
+    if from_check and slug == "age" and "consent" in rf.missing_steps(answers):
+        # The child branch changed: the consent step now asks something else, then back to the check page.
+        return page.redirect(draft_path(draft_id, "consent") + "?change=check")
     following = rf.next_slug(slug)
     if from_check or following is None:
         return page.redirect(draft_path(draft_id, CHECK))
