@@ -84,8 +84,11 @@ def test_an_adult_is_referred_through_every_step_and_gets_a_receipt(ctx: Service
 
 def test_a_child_is_never_asked_for_consent_and_the_page_says_why(ctx: ServiceContext, web: WebClient) -> None:
     _referrer(ctx, web)
-    for age in ({"age_band": "15-17", "age_disputed": "no"}, {"age_band": "unknown", "age_disputed": "no"},
-                {"age_band": "25-34", "age_disputed": "yes"}):
+    for age in (
+        {"age_band": "15-17", "age_disputed": "no"},
+        {"age_band": "unknown", "age_disputed": "no"},
+        {"age_band": "25-34", "age_disputed": "yes"},
+    ):
         draft = start_draft(web)
         fill(web, draft, {"age": age, "person": ADULT["person"], "exploitation": ADULT["exploitation"]})
         page = web.get(f"{draft}/consent")
