@@ -8,6 +8,7 @@ from fastapi.responses import Response
 from app.security.permissions import Permission
 from app.services import my_work, referral_drafts
 from app.web.pages import SignedInPage
+from app.web.referral_form import STEPS
 from app.web.routing import web_router
 from app.web.vocabulary import ACTIONS, DEADLINES, NEEDS, STATES
 
@@ -23,6 +24,7 @@ def my_work_page(page: SignedInPage) -> Response:
         items=work.items,
         more=work.more,
         refers=refers,
+        total=len(STEPS),
         drafts=referral_drafts.list_mine(page.ctx, page.principal) if refers else [],
         actions=ACTIONS,
         deadline_names=DEADLINES,

@@ -198,8 +198,9 @@ def _save_step(page: Page, draft_id: uuid.UUID, slug: str, form: rf.Form) -> Res
 # --- check your answers, submit ----------------------------------------------------------------------------
 
 
-def _check_page(page: Page, draft: referral_drafts.Draft, errors: FormErrors, status_code: int = 200) -> Response:
-    sections = rf.summary_sections(
+def _sections(page: Page, draft: referral_drafts.Draft) -> list[dict[str, Any]]:
+    """The draft's answers as "check your answers" shows them, with change links that come back to it."""
+    return rf.summary_sections(
         draft.answers,
         page.gettext,
         page.language,
@@ -207,6 +208,10 @@ def _check_page(page: Page, draft: referral_drafts.Draft, errors: FormErrors, st
         renderer(page.request).formats[page.language].date,
         lambda slug: draft_path(draft.id, slug) + "?change=check",
     )
+
+
+def _check_page(page: Page, draft: referral_drafts.Draft, errors: FormErrors, status_code: int = 200) -> Response:
+    sections = _sections(page, draft)
     missing = rf.missing_steps(draft.answers)
     return page.render(
         "pages/referral/check.html",
@@ -252,14 +257,7 @@ def submit_referral(page: Referrer, draft_id: uuid.UUID) -> Response:
 def _notification_page(
     page: Page, draft: referral_drafts.Draft, errors: FormErrors, status_code: int = 200
 ) -> Response:
-    sections = rf.summary_sections(
-        draft.answers,
-        page.gettext,
-        page.language,
-        _country(page),
-        renderer(page.request).formats[page.language].date,
-        lambda slug: draft_path(draft.id, slug) + "?change=check",
-    )
+    sections = _sections(page, draft)
     shown = [
         row for section in sections if section["slug"] in ("age", "person", "exploitation") for row in section["rows"]
     ]
