@@ -16,7 +16,8 @@ from app.models.cases import (
     PanelSeat,
 )
 from app.models.drafts import ReferralDraft
-from app.models.support import Document, Interview, Provider, ServiceReferral, SupportNeed
+from app.models.justice import JusticeMilestone
+from app.models.support import Document, Interview, NeedsAssessment, Provider, ServiceReferral, SupportNeed
 
 __all__ = [
     "AccessToken",
@@ -31,7 +32,9 @@ __all__ = [
     "Document",
     "IdempotencyRecord",
     "Interview",
+    "JusticeMilestone",
     "LoginFailure",
+    "NeedsAssessment",
     "Notification",
     "Organisation",
     "Panel",

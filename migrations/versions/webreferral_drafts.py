@@ -1,7 +1,7 @@
 """webreferral drafts: referrals being written, encrypted with a key of their own
 
 Revision ID: webreferral_drafts
-Revises: main_case_references
+Revises: beyond_support
 Create Date: 2026-11-27 07:16:52.602517
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import app.models.base
 
 revision: str = "webreferral_drafts"
-down_revision: str | None = "main_case_references"
+down_revision: str | None = "beyond_support"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
