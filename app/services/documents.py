@@ -31,7 +31,7 @@ from app.models import Case, Document
 from app.security.envelope import ChunkedEncryptor, decrypt_chunks
 from app.security.permissions import Principal
 from app.services.case_access import case_ties
-from app.services.case_keys import open_case_key
+from app.services.case_keys import CaseCipher, open_case_key
 from app.services.cases.core import append_audit, load_visible_case, require_need_to_know
 from app.services.context import ServiceContext
 from app.services.errors import (
@@ -114,39 +114,22 @@ def upload(
     max_bytes = ctx.settings.max_document_bytes
     document_kind = choice(DocumentKind, kind, "kind")
     content_type = normalise_type(declared_type)
-    if content_type not in ALLOWED_TYPES:
-        raise UnsupportedMediaType("accepted types: " + ", ".join(sorted(ALLOWED_TYPES)))
     now = ctx.clock.now()
-    document_id = uuid.uuid4()
     with transaction(ctx.sessions) as session:
         case = load_visible_case(session, principal, case_id, for_update=True)
         require_need_to_know(session, principal, case, "this case's documents")
         _check_upload_rights(session, principal, case, document_kind)
         cipher = open_case_key(session, ctx.keyring, case.id)  # 410 after erasure
-        encryptor = ChunkedEncryptor(cipher.key, str(case.id), str(document_id))
-        check = _TypeCheck(content_type)
-        sealed: list[bytes] = []
-        size = 0
-        for chunk in chunks:
-            size += len(chunk)
-            if size > max_bytes:
-                raise PayloadTooLarge(f"a document may hold at most {max_bytes} bytes")
-            check.feed(chunk)
-            sealed.append(encryptor.update(chunk))
-        check.feed(b"", final=True)
-        sealed.append(encryptor.finalize())
-        session.add(
-            Document(
-                id=document_id,
-                case_id=case.id,
-                kind=document_kind.value,
-                content_type=content_type,
-                size=size,
-                uploaded_at=now,
-                uploaded_by=principal.user_id,
-                organisation_id=principal.organisation_id,
-                content=b"".join(sealed),
-            )
+        view = store_document(
+            session,
+            case.id,
+            cipher,
+            document_kind,
+            content_type,
+            chunks,
+            max_bytes=max_bytes,
+            by=principal,
+            now=now,
         )
         append_audit(
             session,
@@ -154,15 +137,61 @@ def upload(
             principal,
             "document.uploaded",
             details={
-                "document_id": str(document_id),
+                "document_id": str(view.id),
                 "kind": document_kind.value,
-                "size": size,
+                "size": view.size,
                 "content_type": content_type,
             },
             now=now,
             case=case,
         )
-        return DocumentView(document_id, document_kind, size, content_type, now)
+        return view
+
+
+def store_document(
+    session: Session,
+    case_id: uuid.UUID,
+    cipher: CaseCipher,
+    kind: DocumentKind,
+    content_type: str,
+    chunks: Iterable[bytes],
+    *,
+    max_bytes: int,
+    by: Principal,
+    now: datetime,
+) -> DocumentView:
+    """Check and encrypt a document as its chunks come, and add its row (in the caller's transaction, which
+    the caller audits): over `max_bytes` is `PayloadTooLarge`, bytes that do not look like `content_type`
+    are `UnsupportedMediaType`, and nothing is stored either way."""
+    if content_type not in ALLOWED_TYPES:
+        raise UnsupportedMediaType("accepted types: " + ", ".join(sorted(ALLOWED_TYPES)))
+    document_id = uuid.uuid4()
+    encryptor = ChunkedEncryptor(cipher.key, str(case_id), str(document_id))
+    check = _TypeCheck(content_type)
+    sealed: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > max_bytes:
+            raise PayloadTooLarge(f"a document may hold at most {max_bytes} bytes")
+        check.feed(chunk)
+        sealed.append(encryptor.update(chunk))
+    check.feed(b"", final=True)
+    sealed.append(encryptor.finalize())
+    session.add(
+        Document(
+            id=document_id,
+            case_id=case_id,
+            kind=kind.value,
+            content_type=content_type,
+            size=size,
+            uploaded_at=now,
+            uploaded_by=by.user_id,
+            organisation_id=by.organisation_id,
+            content=b"".join(sealed),
+        )
+    )
+    return DocumentView(document_id, kind, size, content_type, now)
 
 
 def list_documents(ctx: ServiceContext, principal: Principal, case_id: uuid.UUID) -> list[DocumentView]:

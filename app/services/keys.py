@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from app.db import read_only, transaction
-from app.models import CaseKey, ReferralDraft
+from app.models import CaseKey, ReferralDraft, Transfer
 from app.security.keyfile import retire_kek, rotate_kek
 from app.services import audit
 from app.services.case_keys import rewrap_all
 from app.services.context import ServiceContext
 from app.services.errors import Conflict, NotFound
 from app.services.referral_drafts import rewrap_draft_keys
+from app.services.transfers import rewrap_package_keys
 
 
 @dataclass(frozen=True)
@@ -24,11 +25,12 @@ class RotationReport:
 
 
 def rotate(ctx: ServiceContext) -> RotationReport:
-    """A new active KEK, then every case key re-wrapped under it in one transaction, audited."""
+    """A new active KEK, then every case key (and the key of every received transfer package still waiting for
+    a decision) re-wrapped under it in one transaction, audited."""
     ring = rotate_kek(ctx.settings.key_file)
     ctx.reload_keys()
     with transaction(ctx.sessions) as session:
-        count = rewrap_all(session, ring) + rewrap_draft_keys(session, ring)
+        count = rewrap_all(session, ring) + rewrap_draft_keys(session, ring) + rewrap_package_keys(session, ring)
         audit.append(
             session,
             ring,
@@ -51,8 +53,13 @@ def retire(ctx: ServiceContext, kek_id: str) -> None:
         still_used += (
             session.scalar(select(func.count()).select_from(ReferralDraft).where(ReferralDraft.kek_id == kek_id)) or 0
         )
+        still_used += (
+            session.scalar(select(func.count()).select_from(Transfer).where(Transfer.payload_kek_id == kek_id)) or 0
+        )
     if still_used:
-        raise Conflict(f"{still_used} case or draft key(s) are still wrapped by this key; run `nrm keys rotate` first")
+        raise Conflict(
+            f"{still_used} case, draft or package key(s) are still wrapped by this key; run `nrm keys rotate` first"
+        )
     retire_kek(ctx.settings.key_file, kek_id)
     ctx.reload_keys()
     audit.record(ctx, audit.SYSTEM_ACTOR, "keys.retired", details={"kek_id": kek_id})

@@ -1,7 +1,7 @@
 """webreferral drafts: referrals being written, encrypted with a key of their own
 
 Revision ID: webreferral_drafts
-Revises: beyond_support
+Revises: transfers_tables
 Create Date: 2026-11-27 07:16:52.602517
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import app.models.base
 
 revision: str = "webreferral_drafts"
-down_revision: str | None = "beyond_support"
+down_revision: str | None = "transfers_tables"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
