@@ -229,7 +229,7 @@ def keys_rotate() -> None:
         report = keys.rotate(ctx)
     finally:
         ctx.close()
-    typer.echo(f"active key-encryption key {report.active_kek_id}; re-wrapped {report.rewrapped} case key(s)")
+    typer.echo(f"active key-encryption key {report.active_kek_id}; re-wrapped {report.rewrapped} case and draft key(s)")
     typer.echo("older keys stay in the key file until `nrm keys retire KEK_ID` (after the backup window)")
 
 

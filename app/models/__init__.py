@@ -15,6 +15,7 @@ from app.models.cases import (
     Panel,
     PanelSeat,
 )
+from app.models.drafts import ReferralDraft
 from app.models.justice import JusticeMilestone
 from app.models.support import Document, Interview, NeedsAssessment, Provider, ServiceReferral, SupportNeed
 from app.models.transfers import OutboxMessage, Peer, SeenMessage, Transfer
@@ -42,6 +43,7 @@ __all__ = [
     "PanelSeat",
     "Peer",
     "Provider",
+    "ReferralDraft",
     "SeenMessage",
     "ServiceReferral",
     "SupportNeed",

@@ -1,4 +1,5 @@
-"""Key operations: rotate the key-encryption key (re-wrapping every case key) and retire an old one."""
+"""Key operations: rotate the key-encryption key (re-wrapping every case key and referral-draft key) and retire
+an old one."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from app.db import read_only, transaction
-from app.models import CaseKey, Transfer
+from app.models import CaseKey, ReferralDraft, Transfer
 from app.security.keyfile import retire_kek, rotate_kek
 from app.services import audit
 from app.services.case_keys import rewrap_all
 from app.services.context import ServiceContext
 from app.services.errors import Conflict, NotFound
+from app.services.referral_drafts import rewrap_draft_keys
 from app.services.transfers import rewrap_package_keys
 
 
@@ -28,7 +30,7 @@ def rotate(ctx: ServiceContext) -> RotationReport:
     ring = rotate_kek(ctx.settings.key_file)
     ctx.reload_keys()
     with transaction(ctx.sessions) as session:
-        count = rewrap_all(session, ring) + rewrap_package_keys(session, ring)
+        count = rewrap_all(session, ring) + rewrap_draft_keys(session, ring) + rewrap_package_keys(session, ring)
         audit.append(
             session,
             ring,
@@ -49,10 +51,15 @@ def retire(ctx: ServiceContext, kek_id: str) -> None:
     with read_only(ctx.read_sessions) as session:
         still_used = session.scalar(select(func.count()).select_from(CaseKey).where(CaseKey.kek_id == kek_id)) or 0
         still_used += (
+            session.scalar(select(func.count()).select_from(ReferralDraft).where(ReferralDraft.kek_id == kek_id)) or 0
+        )
+        still_used += (
             session.scalar(select(func.count()).select_from(Transfer).where(Transfer.payload_kek_id == kek_id)) or 0
         )
     if still_used:
-        raise Conflict(f"{still_used} case key(s) are still wrapped by this key; run `nrm keys rotate` first")
+        raise Conflict(
+            f"{still_used} case, draft or package key(s) are still wrapped by this key; run `nrm keys rotate` first"
+        )
     retire_kek(ctx.settings.key_file, kek_id)
     ctx.reload_keys()
     audit.record(ctx, audit.SYSTEM_ACTOR, "keys.retired", details={"kek_id": kek_id})

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.db import read_only, transaction
 from app.models import Case, Deadline
-from app.services import audit, web_sessions
+from app.services import audit, referral_drafts, web_sessions
 from app.services.cases.core import SYSTEM_IDS, commit_decision, load_snapshot
 from app.services.cases.personal_data import erase_personal_data
 from app.services.cases.referral import purge_idempotency_records
@@ -42,6 +42,7 @@ class PassReport:
     erased: int = 0
     idempotency_records_purged: int = 0
     sessions_purged: int = 0
+    drafts_purged: int = 0
     delivered: int = 0
     retrying: int = 0
     undeliverable: int = 0
@@ -49,8 +50,8 @@ class PassReport:
     def __str__(self) -> str:
         return (
             f"closed {self.closed} case(s) whose window lapsed; erased {self.erased} case(s); "
-            f"purged {self.idempotency_records_purged} expired idempotency record(s) and "
-            f"{self.sessions_purged} ended web session(s); "
+            f"purged {self.idempotency_records_purged} expired idempotency record(s), {self.sessions_purged} ended "
+            f"web session(s) and {self.drafts_purged} expired referral draft(s); "
             f"delivered {self.delivered} transfer message(s), {self.retrying} to retry, "
             f"{self.undeliverable} given up"
         )
@@ -137,6 +138,7 @@ def run_pass(ctx: ServiceContext, courier: Courier | None = None) -> PassReport:
         erased=erase_due(ctx),
         idempotency_records_purged=purge_idempotency_records(ctx),
         sessions_purged=web_sessions.purge_ended(ctx),
+        drafts_purged=referral_drafts.purge_expired(ctx),
     )
     if courier is None:
         http = HttpCourier()

@@ -174,3 +174,11 @@ def test_the_migration_clears_free_text_from_the_clear_column(database_url: str)
     finally:
         engine.dispose()
         upgrade(database_url, "head")
+
+
+def test_the_web_form_offers_only_codes_the_service_keeps() -> None:
+    from app.web.referral_form import language_names
+    from app.web.vocabulary import COMMUNICATION_AIDS
+
+    assert set(COMMUNICATION_AIDS) <= {aid.value for aid in CommunicationAid}
+    assert all(language_code(code) == code for code in language_names("en"))
