@@ -169,21 +169,23 @@ def keys_ensure() -> None:
 
 @keys_cli.command("rotate")
 def keys_rotate() -> None:
-    """Add a new key-encryption key and re-wrap every case key under it (the data are not touched)."""
+    """Add a new key-encryption key and re-wrap every wrapped key under it (the data are not touched)."""
     from app.services import keys
+    from app.services.wrapped_keys import describe_counts
 
     ctx = _context()
     try:
         report = keys.rotate(ctx)
     finally:
         ctx.close()
-    typer.echo(f"active key-encryption key {report.active_kek_id}; re-wrapped {report.rewrapped} case key(s)")
+    rewrapped = describe_counts(report.rewrapped_by_table)
+    typer.echo(f"active key-encryption key {report.active_kek_id}; re-wrapped {rewrapped}")
     typer.echo("older keys stay in the key file until `nrm keys retire KEK_ID` (after the backup window)")
 
 
 @keys_cli.command("retire")
 def keys_retire(kek_id: str) -> None:
-    """Destroy an old key-encryption key once no case key is wrapped by it (makes erasure final in backups)."""
+    """Destroy an old key-encryption key once nothing is wrapped by it (makes erasure final in backups)."""
     from app.services import keys
 
     ctx = _context()

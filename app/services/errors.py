@@ -53,6 +53,14 @@ class Conflict(ServiceError):
         return {"state": self.state, "allowed_events": self.allowed_events}
 
 
+class KeyStillInUse(Conflict):
+    """A key-encryption key cannot be retired: keys are still wrapped by it (`still_wrapped`: what, how many)."""
+
+    def __init__(self, detail: str, *, still_wrapped: dict[str, int]) -> None:
+        super().__init__(detail)
+        self.still_wrapped = dict(still_wrapped)
+
+
 class Gone(ServiceError):
     status = 410
     title = "Personal data erased"

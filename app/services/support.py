@@ -39,6 +39,7 @@ from app.services.case_keys import CaseCipher, cipher_unless_erased, seal_text_o
 from app.services.cases import audit_actor_of, has_need_to_know, load_visible_case
 from app.services.context import ServiceContext
 from app.services.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
+from app.services.wrapped_keys import provider_key_context
 from app.workflow.states import NeedKind
 
 URGENCIES = frozenset({"immediate", "long_term"})
@@ -134,12 +135,8 @@ class ProviderView:
     phone: str | None = None
 
 
-def _provider_ad(provider_id: uuid.UUID) -> str:
-    return f"provider:{provider_id}"
-
-
 def _provider_key(keyring: KeyRing, row: Provider) -> bytes:
-    return unwrap_case_key(keyring, WrappedKey(kek_id=row.kek_id, blob=row.wrapped_key), _provider_ad(row.id))
+    return unwrap_case_key(keyring, WrappedKey(kek_id=row.kek_id, blob=row.wrapped_key), provider_key_context(row.id))
 
 
 def create_provider(
@@ -151,7 +148,7 @@ def create_provider(
         raise InvalidInput("unknown provider kind", [FieldProblem(["body", "kind"], "unknown value")])
     now = ctx.clock.now()
     provider_id = uuid.uuid4()
-    ad = _provider_ad(provider_id)
+    ad = provider_key_context(provider_id)
     key = new_case_key()
     wrapped = wrap_case_key(ctx.keyring, key, ad)
     with transaction(ctx.sessions) as session:
@@ -212,7 +209,7 @@ def get_provider(ctx: ServiceContext, principal: Principal, provider_id: uuid.UU
             raise NotFound("no such provider")
         if not may_locate_provider(session, principal, provider_id):
             return ProviderView(row.id, row.name, row.kind)
-        key, ad = _provider_key(ctx.keyring, row), _provider_ad(row.id)
+        key, ad = _provider_key(ctx.keyring, row), provider_key_context(row.id)
         address = decrypt_field(key, ad, "address", row.address_blob).decode("utf-8")
         phone = decrypt_field(key, ad, "phone", row.phone_blob).decode("utf-8") if row.phone_blob else None
         audit.append(

@@ -46,9 +46,7 @@ def _write_and_hold(url: str) -> Iterator[None]:
         engine.dispose()
 
 
-def test_a_new_database_its_wal_and_shm_files_and_its_directory_are_private(
-    tmp_path: Path, loose_umask: None
-) -> None:
+def test_a_new_database_its_wal_and_shm_files_and_its_directory_are_private(tmp_path: Path, loose_umask: None) -> None:
     var = tmp_path / "var"
     database = var / "nrm.sqlite3"
     url = f"sqlite:///{database}"
