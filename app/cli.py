@@ -6,12 +6,13 @@ import getpass
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
 from app.clock import SystemClock
 from app.config import SettingsError, get_settings
+from app.security.keyfile import KeyFileError
 from app.services.context import ServiceContext
 from app.services.errors import ServiceError
 
@@ -33,10 +34,14 @@ OPERATOR_ORGANISATION = "Opérateur du MNR"
 
 
 def _context() -> ServiceContext:
-    return ServiceContext.build(get_settings(), SystemClock())
+    """The service context; a missing or foreign key file (or an unsafe one) stops the command with its reason."""
+    try:
+        return ServiceContext.build(get_settings(), SystemClock())
+    except KeyFileError as error:
+        _fail(str(error))
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code=1)
 
@@ -59,7 +64,9 @@ def serve(
     """Serve the API and the web UI."""
     import uvicorn
 
-    get_settings()  # fail fast, with the variable's name, before uvicorn starts
+    # Fail fast, naming the variable, before uvicorn starts: bad settings, or a key file that is missing or is not
+    # the one the database was written with.
+    _context().close()
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers, access_log=False)
 
 
@@ -160,11 +167,13 @@ def worker(
 
 @keys_cli.command("ensure")
 def keys_ensure() -> None:
-    """Create the key file (mode 0600) if it does not exist yet."""
-    from app.security.keyfile import ensure_key_file
-
-    ring = ensure_key_file(get_settings().key_file)
-    typer.echo(f"key file ready; active key-encryption key {ring.active_kek_id}")
+    """Create the key file (mode 0600) for an empty database, or check the existing one against the database."""
+    ctx = _context()
+    try:
+        active = ctx.keyring.active_kek_id
+    finally:
+        ctx.close()
+    typer.echo(f"key file ready and matching the database; active key-encryption key {active}")
 
 
 @keys_cli.command("rotate")

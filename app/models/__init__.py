@@ -14,6 +14,7 @@ from app.models.cases import (
     Panel,
     PanelSeat,
 )
+from app.models.keys import KeyCheck
 from app.models.support import Document, Interview, Provider, ServiceReferral, SupportNeed
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "Document",
     "IdempotencyRecord",
     "Interview",
+    "KeyCheck",
     "LoginFailure",
     "Notification",
     "Organisation",

@@ -9,6 +9,7 @@ from app.security.keyfile import retire_kek, rotate_kek
 from app.services import audit
 from app.services.context import ServiceContext
 from app.services.errors import Conflict, KeyStillInUse, NotFound
+from app.services.keyfile_guard import record_checks
 from app.services.wrapped_keys import describe_counts, rewrap_all, wrapped_by
 
 
@@ -29,6 +30,7 @@ def rotate(ctx: ServiceContext) -> RotationReport:
     ring = rotate_kek(ctx.settings.key_file)
     ctx.reload_keys()
     with transaction(ctx.sessions) as session:
+        record_checks(session, ring, ctx.clock.now())
         counts = rewrap_all(session, ring)
         audit.append(
             session,

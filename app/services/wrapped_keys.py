@@ -99,17 +99,32 @@ def wrapped_by(session: Session, kek_id: str) -> dict[str, int]:
     return counts
 
 
-def keks_in_use(session: Session) -> dict[str, int]:
-    """Every KEK id some live wrapped key names, with how many keys it wraps across all tables."""
-    in_use: dict[str, int] = {}
+def keks_in_use(session: Session) -> dict[str, dict[str, int]]:
+    """Every KEK id some live wrapped key names, with how many keys of each table it wraps."""
+    in_use: dict[str, dict[str, int]] = {}
     for table in WRAPPED_KEY_TABLES:
         rows = session.execute(
             select(table.kek_id, func.count()).where(table.blob.is_not(None)).group_by(table.kek_id)
         ).all()
         for kek_id, count in rows:
             if kek_id is not None:
-                in_use[kek_id] = in_use.get(kek_id, 0) + int(count)
+                in_use.setdefault(kek_id, {})[table.what] = int(count)
     return in_use
+
+
+def sample_wrapped_keys(session: Session) -> dict[str, tuple[WrappedKey, str]]:
+    """One live wrapped key per KEK id, with its associated data: enough to prove a KEK opens what it wraps."""
+    samples: dict[str, tuple[WrappedKey, str]] = {}
+    for table in WRAPPED_KEY_TABLES:
+        kek_ids = session.scalars(select(table.kek_id).where(table.blob.is_not(None)).distinct())
+        for kek_id in kek_ids:
+            if kek_id is None or kek_id in samples:
+                continue
+            row = session.scalars(
+                select(table.model).where(table.kek_id == kek_id, table.blob.is_not(None)).limit(1)
+            ).one()
+            samples[kek_id] = (WrappedKey(kek_id=kek_id, blob=getattr(row, table.blob.key)), table.key_context(row))
+    return samples
 
 
 def describe_counts(counts: dict[str, int]) -> str:
