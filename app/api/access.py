@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from app.api.deps import Context, authorize, bearer_token, client_address
-from app.api.schemas.accounts import OrganisationIn, OrganisationOut, TokenOut, UserIn, UserOut
+from app.api.schemas.accounts import OrganisationIn, OrganisationOut, RolesIn, TokenOut, UserIn, UserOut
 from app.security.permissions import Permission, Principal
 from app.services import accounts
 
@@ -42,8 +42,8 @@ async def log_out(
 
 
 @router.post("/organisations", status_code=201, response_model=OrganisationOut)
-def create_organisation(ctx: Context, _admin: Admin, body: OrganisationIn) -> OrganisationOut:
-    return OrganisationOut.model_validate(accounts.create_organisation(ctx, body.name, body.sector.value))
+def create_organisation(ctx: Context, admin: Admin, body: OrganisationIn) -> OrganisationOut:
+    return OrganisationOut.model_validate(accounts.create_organisation(ctx, body.name, body.sector.value, by=admin))
 
 
 @router.get("/organisations", response_model=list[OrganisationOut])
@@ -51,10 +51,35 @@ def list_organisations(ctx: Context, _reader: Reader) -> list[OrganisationOut]:
     return [OrganisationOut.model_validate(org) for org in accounts.list_organisations(ctx)]
 
 
-@router.post("/users", status_code=201, response_model=UserOut)
-def create_user(ctx: Context, _admin: Admin, body: UserIn) -> UserOut:
-    view = accounts.create_user(ctx, body.username, body.password, body.organisation_id, [r.value for r in body.roles])
+@router.post(
+    "/organisations/{organisation_id}/disable",
+    response_model=OrganisationOut,
+    summary="Disable an organisation; its members' tokens are revoked and they cannot log in",
+)
+def disable_organisation(ctx: Context, admin: Admin, organisation_id: uuid.UUID) -> OrganisationOut:
+    return OrganisationOut.model_validate(accounts.set_organisation_active(ctx, organisation_id, False, by=admin))
+
+
+@router.post("/organisations/{organisation_id}/enable", response_model=OrganisationOut)
+def enable_organisation(ctx: Context, admin: Admin, organisation_id: uuid.UUID) -> OrganisationOut:
+    return OrganisationOut.model_validate(accounts.set_organisation_active(ctx, organisation_id, True, by=admin))
+
+
+@router.post(
+    "/users",
+    status_code=201,
+    response_model=UserOut,
+    summary="Create an account (an admin account holds no role that reads personal data)",
+)
+def create_user(ctx: Context, admin: Admin, body: UserIn) -> UserOut:
+    roles = [r.value for r in body.roles]
+    view = accounts.create_user(ctx, body.username, body.password, body.organisation_id, roles, by=admin)
     return UserOut.model_validate(view)
+
+
+@router.put("/users/{user_id}/roles", response_model=UserOut, summary="Replace an account's roles (audited)")
+def set_user_roles(ctx: Context, admin: Admin, user_id: uuid.UUID, body: RolesIn) -> UserOut:
+    return UserOut.model_validate(accounts.set_user_roles(ctx, user_id, [r.value for r in body.roles], by=admin))
 
 
 @router.get("/users", response_model=list[UserOut])
@@ -62,11 +87,13 @@ def list_users(ctx: Context, _admin: Admin) -> list[UserOut]:
     return [UserOut.model_validate(user) for user in accounts.list_users(ctx)]
 
 
-@router.post("/users/{user_id}/disable", response_model=UserOut, summary="Disable an account; its tokens stop")
-def disable_user(ctx: Context, _admin: Admin, user_id: uuid.UUID) -> UserOut:
-    return UserOut.model_validate(accounts.set_user_active(ctx, user_id, active=False))
+@router.post(
+    "/users/{user_id}/disable", response_model=UserOut, summary="Disable an account; its tokens are revoked for good"
+)
+def disable_user(ctx: Context, admin: Admin, user_id: uuid.UUID) -> UserOut:
+    return UserOut.model_validate(accounts.set_user_active(ctx, user_id, active=False, by=admin))
 
 
-@router.post("/users/{user_id}/enable", response_model=UserOut)
-def enable_user(ctx: Context, _admin: Admin, user_id: uuid.UUID) -> UserOut:
-    return UserOut.model_validate(accounts.set_user_active(ctx, user_id, active=True))
+@router.post("/users/{user_id}/enable", response_model=UserOut, summary="Re-enable an account (it logs in again)")
+def enable_user(ctx: Context, admin: Admin, user_id: uuid.UUID) -> UserOut:
+    return UserOut.model_validate(accounts.set_user_active(ctx, user_id, active=True, by=admin))

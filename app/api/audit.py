@@ -10,8 +10,9 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from app.api.deps import Context, authorize
+from app.api.schemas.accounts import GrantOut
 from app.security.permissions import Permission, Principal
-from app.services import audit
+from app.services import accounts, audit
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
@@ -60,6 +61,15 @@ def audit_verify(ctx: Context, principal: AuditReader) -> AuditVerifyOut:
         first_bad_sequence=result.first_bad_sequence,
         problem=result.problem,
     )
+
+
+@router.get(
+    "/audit/grants",
+    response_model=list[GrantOut],
+    summary="Every grant of a role that reads personal data (who could read identities)",
+)
+def personal_data_grants(ctx: Context, principal: AuditReader) -> list[GrantOut]:
+    return [GrantOut.model_validate(grant) for grant in accounts.list_personal_data_grants(ctx)]
 
 
 @router.get("/policy", tags=["policy"])

@@ -18,6 +18,9 @@ class Organisation(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     sector: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # A disabled organisation's members cannot log in, and their tokens were revoked when it was disabled.
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class User(Base):
@@ -42,10 +45,14 @@ class User(Base):
 
 
 class UserRole(Base):
+    """A grant of a role to a user: when, and by whom (NULL: the operator on the command line)."""
+
     __tablename__ = "user_roles"
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     role: Mapped[str] = mapped_column(String(40), primary_key=True)
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    granted_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
 
 
 class AccessToken(Base):

@@ -66,6 +66,12 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
 }
 
 ROLES = frozenset(ROLE_PERMISSIONS)
+# Roles whose holders may read identities (with need-to-know on the case). Separation of duties: the operator
+# (`admin`), who grants roles, holds none of them.
+PERSONAL_DATA_ROLES = frozenset(
+    role for role, allowed in ROLE_PERMISSIONS.items() if Permission.read_identity in allowed
+)
+ADMIN_ROLE = "admin"
 
 
 @dataclass(frozen=True)

@@ -5,21 +5,24 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db import read_only, transaction
 from app.models import AccessToken, LoginFailure, Organisation, User, UserRole
 from app.security.passwords import hash_password, password_problem, verify_password
-from app.security.permissions import ROLES, Principal
+from app.security.permissions import ADMIN_ROLE, PERSONAL_DATA_ROLES, ROLES, Principal
 from app.security.tokens import InvalidToken, issue_token, read_token
 from app.services import audit
+from app.services.cases import audit_actor_of
 from app.services.context import ServiceContext
 from app.services.errors import (
     Conflict,
+    DutiesNotSeparated,
     FieldProblem,
     InvalidInput,
     NotFound,
@@ -68,7 +71,7 @@ def log_in(ctx: ServiceContext, username: str, password: str, client_address: st
     with transaction(ctx.sessions) as session:
         user = session.scalar(select(User).where(User.username == username.strip()))
         password_ok = verify_password(password, user.password_hash if user else None)
-        if user is None or not password_ok or not user.is_active:
+        if user is None or not password_ok or not user.is_active or not user.organisation.is_active:
             session.add(LoginFailure(id=uuid.uuid4(), account_key=account_key, client_address=client_address, at=now))
             # Neither the typed name nor the address: the entry says only that a login failed.
             audit.append(session, ctx.keyring, time=now, actor=audit.ANONYMOUS_ACTOR, action="auth.login_failed")
@@ -99,6 +102,7 @@ def principal_for_token(ctx: ServiceContext, token: str) -> Principal:
                 User.id,
                 User.organisation_id,
                 User.is_active,
+                Organisation.is_active,
                 Organisation.sector,
                 UserRole.role,
             )
@@ -109,12 +113,12 @@ def principal_for_token(ctx: ServiceContext, token: str) -> Principal:
         ).all()
     if not rows:
         raise Unauthenticated("the token is not valid")
-    revoked_at, expires_at, user_id, organisation_id, is_active, sector, _ = rows[0]
+    revoked_at, expires_at, user_id, organisation_id, is_active, organisation_active, sector, _ = rows[0]
     if revoked_at is not None:
         raise Unauthenticated("the token was revoked at logout")
     if expires_at <= now:
         raise Unauthenticated("the token has expired")
-    if not is_active:
+    if not is_active or not organisation_active:
         raise Unauthenticated("the account is disabled")
     return Principal(
         user_id=user_id,
@@ -138,6 +142,7 @@ class OrganisationView:
     id: uuid.UUID
     name: str
     sector: str
+    is_active: bool = True
 
 
 @dataclass(frozen=True)
@@ -149,8 +154,22 @@ class UserView:
     is_active: bool
 
 
+@dataclass(frozen=True)
+class GrantView:
+    """A personal-data role held by an account: who, where, since when, granted by whom (None: command line)."""
+
+    user_id: uuid.UUID
+    username: str
+    organisation_id: uuid.UUID
+    role: str
+    granted_at: datetime
+    granted_by: uuid.UUID | None
+    account_active: bool
+    organisation_active: bool
+
+
 def _organisation_view(org: Organisation) -> OrganisationView:
-    return OrganisationView(id=org.id, name=org.name, sector=org.sector)
+    return OrganisationView(id=org.id, name=org.name, sector=org.sector, is_active=org.is_active)
 
 
 def _user_view(user: User) -> UserView:
@@ -163,14 +182,43 @@ def _user_view(user: User) -> UserView:
     )
 
 
-def create_organisation(ctx: ServiceContext, name: str, sector: str) -> OrganisationView:
+def _administrator(by: Principal | None) -> audit.AuditActor:
+    """Who made an administrative change: the signed-in admin, or the operator on the command line (system)."""
+    return audit.SYSTEM_ACTOR if by is None else audit_actor_of(by)
+
+
+def revoke_all_credentials(session: Session, user_id: uuid.UUID, now: datetime) -> int:
+    """Revoke, for good, every credential this account holds; returns how many live ones were revoked.
+
+    The one code path for "this account may no longer act" (account or organisation disabled): re-enabling
+    never revives what it revoked. Bearer tokens today; a table of web sessions is revoked here too."""
+    result = session.execute(
+        update(AccessToken)
+        .where(AccessToken.user_id == user_id, AccessToken.revoked_at.is_(None), AccessToken.expires_at > now)
+        .values(revoked_at=now)
+    )
+    return int(cast(CursorResult[Any], result).rowcount)
+
+
+def create_organisation(
+    ctx: ServiceContext, name: str, sector: str, *, by: Principal | None = None
+) -> OrganisationView:
     if sector not in {s.value for s in Sector}:
         raise InvalidInput("unknown sector", [FieldProblem(["body", "sector"], "unknown sector")])
+    now = ctx.clock.now()
     try:
         with transaction(ctx.sessions) as session:
-            org = Organisation(id=uuid.uuid4(), name=name.strip(), sector=sector, created_at=ctx.clock.now())
+            org = Organisation(id=uuid.uuid4(), name=name.strip(), sector=sector, created_at=now, is_active=True)
             session.add(org)
             session.flush()
+            audit.append(
+                session,
+                ctx.keyring,
+                time=now,
+                actor=_administrator(by),
+                action="organisation.created",
+                details={"organisation_id": str(org.id), "sector": sector},
+            )
             return _organisation_view(org)
     except IntegrityError:
         raise Conflict("an organisation with this name already exists") from None
@@ -181,15 +229,57 @@ def list_organisations(ctx: ServiceContext) -> list[OrganisationView]:
         return [_organisation_view(o) for o in session.scalars(select(Organisation).order_by(Organisation.name))]
 
 
-def _check_new_user(
-    session: Session, username: str, password: str, organisation_id: uuid.UUID, roles: list[str]
-) -> None:
+def set_organisation_active(
+    ctx: ServiceContext, organisation_id: uuid.UUID, active: bool, *, by: Principal | None = None
+) -> OrganisationView:
+    """Disable or re-enable an organisation; disabling revokes every credential of its members, for good."""
+    now = ctx.clock.now()
+    with transaction(ctx.sessions) as session:
+        org = session.get(Organisation, organisation_id, with_for_update=True)
+        if org is None:
+            raise NotFound("no such organisation")
+        org.is_active = active
+        org.disabled_at = None if active else now
+        details: dict[str, object] = {"organisation_id": str(org.id)}
+        if not active:
+            members = session.scalars(select(User.id).where(User.organisation_id == org.id)).all()
+            details["revoked_tokens"] = sum(revoke_all_credentials(session, member, now) for member in members)
+        audit.append(
+            session,
+            ctx.keyring,
+            time=now,
+            actor=_administrator(by),
+            action="organisation.enabled" if active else "organisation.disabled",
+            details=details,
+        )
+        return _organisation_view(org)
+
+
+def _role_problems(roles: list[str]) -> list[FieldProblem]:
     problems: list[FieldProblem] = []
     unknown_roles = sorted(set(roles) - ROLES)
     if unknown_roles:
         problems.append(FieldProblem(["body", "roles"], "unknown role: " + ", ".join(unknown_roles)))
     if not roles:
         problems.append(FieldProblem(["body", "roles"], "at least one role is needed"))
+    return problems
+
+
+def _check_separation_of_duties(roles: list[str]) -> None:
+    """The operator grants roles and reads no personal data: `admin` never goes with a personal-data role."""
+    overlap = sorted(set(roles) & PERSONAL_DATA_ROLES)
+    if ADMIN_ROLE in roles and overlap:
+        message = (
+            f"separation of duties: an account with the {ADMIN_ROLE} role may not also hold a role that reads "
+            f"personal data ({', '.join(overlap)}); use a separate account"
+        )
+        raise DutiesNotSeparated(message, [FieldProblem(["body", "roles"], message)])
+
+
+def _check_new_user(
+    session: Session, username: str, password: str, organisation_id: uuid.UUID, roles: list[str]
+) -> None:
+    problems = _role_problems(roles)
     reason = password_problem(password)
     if reason:
         problems.append(FieldProblem(["body", "password"], reason))
@@ -199,14 +289,32 @@ def _check_new_user(
         problems.append(FieldProblem(["body", "organisation_id"], "no such organisation"))
     if problems:
         raise InvalidInput("the user cannot be created", problems)
+    _check_separation_of_duties(roles)
+
+
+def _locked_user(session: Session, user_id: uuid.UUID) -> User | None:
+    # FOR UPDATE OF users: the organisation is eagerly joined, and PostgreSQL refuses to lock an outer join's side.
+    return session.scalar(select(User).where(User.id == user_id).with_for_update(of=User))
+
+
+def _grant(role: str, now: datetime, by: Principal | None) -> UserRole:
+    return UserRole(role=role, granted_at=now, granted_by=None if by is None else by.user_id)
 
 
 def create_user(
-    ctx: ServiceContext, username: str, password: str, organisation_id: uuid.UUID, roles: list[str]
+    ctx: ServiceContext,
+    username: str,
+    password: str,
+    organisation_id: uuid.UUID,
+    roles: list[str],
+    *,
+    by: Principal | None = None,
 ) -> UserView:
     with transaction(ctx.sessions) as session:
         _check_new_user(session, username, password, organisation_id, roles)
+    # argon2 outside any transaction: hashing must never hold the database's write lock.
     password_hash = hash_password(password)
+    now = ctx.clock.now()
     try:
         with transaction(ctx.sessions) as session:
             user = User(
@@ -215,11 +323,19 @@ def create_user(
                 password_hash=password_hash,
                 organisation_id=organisation_id,
                 is_active=True,
-                created_at=ctx.clock.now(),
+                created_at=now,
             )
-            user.role_rows = [UserRole(role=role) for role in sorted(set(roles))]
+            user.role_rows = [_grant(role, now, by) for role in sorted(set(roles))]
             session.add(user)
             session.flush()
+            audit.append(
+                session,
+                ctx.keyring,
+                time=now,
+                actor=_administrator(by),
+                action="user.created",
+                details={"user_id": str(user.id), "organisation_id": str(organisation_id), "roles": user.roles},
+            )
             return _user_view(user)
     except IntegrityError:
         raise Conflict("a user with this username already exists") from None
@@ -230,12 +346,77 @@ def list_users(ctx: ServiceContext) -> list[UserView]:
         return [_user_view(u) for u in session.scalars(select(User).order_by(User.username))]
 
 
-def set_user_active(ctx: ServiceContext, user_id: uuid.UUID, active: bool) -> UserView:
-    """Disable or re-enable an account; a disabled account's tokens stop working at once."""
+def set_user_roles(
+    ctx: ServiceContext, user_id: uuid.UUID, roles: list[str], *, by: Principal | None = None
+) -> UserView:
+    """Replace an account's roles; what was granted and revoked is audited (nothing is written if nothing changes)."""
+    problems = _role_problems(roles)
+    if problems:
+        raise InvalidInput("the roles cannot be set", problems)
+    _check_separation_of_duties(roles)
+    now = ctx.clock.now()
     with transaction(ctx.sessions) as session:
-        user = session.get(User, user_id)
+        user = _locked_user(session, user_id)
+        if user is None:
+            raise NotFound("no such user")
+        wanted, current = set(roles), set(user.roles)
+        granted, revoked = sorted(wanted - current), sorted(current - wanted)
+        if not granted and not revoked:
+            return _user_view(user)
+        user.role_rows = [row for row in user.role_rows if row.role in wanted] + [_grant(r, now, by) for r in granted]
+        session.flush()
+        audit.append(
+            session,
+            ctx.keyring,
+            time=now,
+            actor=_administrator(by),
+            action="user.roles_changed",
+            details={"user_id": str(user.id), "granted": granted, "revoked": revoked},
+        )
+        session.refresh(user)
+        return _user_view(user)
+
+
+def set_user_active(ctx: ServiceContext, user_id: uuid.UUID, active: bool, *, by: Principal | None = None) -> UserView:
+    """Disable or re-enable an account; disabling revokes every token (and session) it holds, for good."""
+    now = ctx.clock.now()
+    with transaction(ctx.sessions) as session:
+        user = _locked_user(session, user_id)
         if user is None:
             raise NotFound("no such user")
         user.is_active = active
-        user.disabled_at = None if active else ctx.clock.now()
+        user.disabled_at = None if active else now
+        details: dict[str, object] = {"user_id": str(user.id)}
+        if not active:
+            details["revoked_tokens"] = revoke_all_credentials(session, user.id, now)
+        audit.append(
+            session,
+            ctx.keyring,
+            time=now,
+            actor=_administrator(by),
+            action="user.enabled" if active else "user.disabled",
+            details=details,
+        )
         return _user_view(user)
+
+
+def list_personal_data_grants(ctx: ServiceContext) -> list[GrantView]:
+    """Every grant of a role that reads personal data, active or not, for auditors: who could read what."""
+    with read_only(ctx.read_sessions) as session:
+        rows = session.execute(
+            select(
+                UserRole.user_id,
+                User.username,
+                User.organisation_id,
+                UserRole.role,
+                UserRole.granted_at,
+                UserRole.granted_by,
+                User.is_active,
+                Organisation.is_active,
+            )
+            .join(User, User.id == UserRole.user_id)
+            .join(Organisation, Organisation.id == User.organisation_id)
+            .where(UserRole.role.in_(sorted(PERSONAL_DATA_ROLES)))
+            .order_by(User.username, UserRole.role)
+        ).all()
+    return [GrantView(*row) for row in rows]

@@ -106,6 +106,12 @@ class InvalidInput(ServiceError):
         return {"errors": [{"loc": e.loc, "msg": e.msg} for e in self.errors]}
 
 
+class DutiesNotSeparated(InvalidInput):
+    """Roles that may not go together on one account (the operator's `admin` and a personal-data role)."""
+
+    title = "Separation of duties"
+
+
 class TooManyRequests(ServiceError):
     status = 429
     title = "Too many requests"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -33,6 +34,7 @@ class OrganisationOut(BaseModel):
     id: uuid.UUID
     name: str
     sector: Sector
+    is_active: bool = True
 
 
 class UserIn(BaseModel):
@@ -43,6 +45,11 @@ class UserIn(BaseModel):
     roles: list[Role] = Field(min_length=1)
 
 
+class RolesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    roles: list[Role] = Field(min_length=1, description="the account's roles after the change (replaces them all)")
+
+
 class UserOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: uuid.UUID
@@ -50,6 +57,20 @@ class UserOut(BaseModel):
     organisation_id: uuid.UUID
     roles: list[Role]
     is_active: bool
+
+
+class GrantOut(BaseModel):
+    """A role that reads personal data, held by an account (for auditors)."""
+
+    model_config = ConfigDict(from_attributes=True)
+    user_id: uuid.UUID
+    username: str
+    organisation_id: uuid.UUID
+    role: Role
+    granted_at: datetime
+    granted_by: uuid.UUID | None = Field(description="the admin who granted it; null: the command line")
+    account_active: bool
+    organisation_active: bool
 
 
 class Health(BaseModel):
