@@ -67,7 +67,17 @@ def serve(
     # Fail fast, naming the variable, before uvicorn starts: bad settings, or a key file that is missing or is not
     # the one the database was written with.
     _context().close()
-    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers, access_log=False)
+    # proxy_headers=False: uvicorn would otherwise take the client address from X-Forwarded-For sent by any local
+    # peer; the service reads that header itself, from NRM_TRUSTED_PROXIES only (app/security/client_address.py).
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        proxy_headers=False,
+    )
 
 
 @admin_cli.command("create")

@@ -1,6 +1,6 @@
 """SQLAlchemy models. Importing this package registers every table on `Base.metadata`."""
 
-from app.models.accounts import AccessToken, LoginFailure, Organisation, User, UserRole
+from app.models.accounts import AccessToken, LoginThrottle, Organisation, User, UserRole
 from app.models.base import Base
 from app.models.cases import (
     AuditEntry,
@@ -30,7 +30,7 @@ __all__ = [
     "IdempotencyRecord",
     "Interview",
     "KeyCheck",
-    "LoginFailure",
+    "LoginThrottle",
     "Notification",
     "Organisation",
     "Panel",

@@ -1,11 +1,11 @@
-"""Organisations, users, their roles, access tokens and failed logins."""
+"""Organisations, users, their roles, access tokens and the login throttle's counters."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Uuid
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, UTCDateTime
@@ -67,17 +67,14 @@ class AccessToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
-class LoginFailure(Base):
-    """One failed login, kept to limit guessing per account and per client address."""
+class LoginThrottle(Base):
+    """Failed logins counted for one throttle key (an account, an address, or the pair), for the login throttle.
 
-    __tablename__ = "login_failures"
-    __table_args__ = (
-        Index("ix_login_failures_account_at", "account_key", "at"),
-        Index("ix_login_failures_address_at", "client_address", "at"),
-    )
+    The key is a hash of what it counts (`app/services/login_throttle.py`): a mistyped username field must not
+    leave free text in the table."""
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    # A hash of the username typed: a mistyped field must not leave free text in the table.
-    account_key: Mapped[str] = mapped_column(String(64))
-    client_address: Mapped[str] = mapped_column(String(64))
-    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db import read_only, transaction
-from app.models import AccessToken, LoginFailure, Organisation, User, UserRole
+from app.models import AccessToken, Organisation, User, UserRole
+from app.security.login_throttle import rules_from
 from app.security.passwords import hash_password, password_problem, verify_password
 from app.security.permissions import ADMIN_ROLE, PERSONAL_DATA_ROLES, ROLES, Principal
 from app.security.tokens import InvalidToken, issue_token, read_token
-from app.services import audit
+from app.services import audit, login_throttle
 from app.services.cases import audit_actor_of
 from app.services.context import ServiceContext
 from app.services.errors import (
@@ -26,12 +27,12 @@ from app.services.errors import (
     FieldProblem,
     InvalidInput,
     NotFound,
-    TooManyRequests,
     Unauthenticated,
 )
 from app.workflow import Sector
 
 BAD_CREDENTIALS = "the username or the password is wrong"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -40,51 +41,55 @@ class IssuedToken:
     expires_in: int
 
 
-def _account_key(username: str) -> str:
-    return hashlib.sha256(username.strip().casefold().encode()).hexdigest()
+def authenticate(
+    ctx: ServiceContext,
+    username: str,
+    password: str,
+    client_address: str,
+    grant: Callable[[Session, User, datetime], T],
+) -> T:
+    """Check a password under the login throttle; if right, `grant` (issue a token, open a web session) runs in
+    the transaction that records the login, and its result is returned. Blocking (argon2): call it from a worker
+    thread.
+
+    Every entrance that checks a password goes through here, so the throttle (`login_throttle`), the audit of
+    each login and failure, and the rule that hashing never runs inside a transaction hold for all of them.
+    Raises TooManyRequests (with Retry-After) or Unauthenticated (the same for a wrong name, a wrong password
+    and a disabled account)."""
+    now = ctx.clock.now()
+    keys = login_throttle.keys_for(username, client_address)
+    with transaction(ctx.sessions) as session:
+        login_throttle.reserve(session, keys, now, rules_from(ctx.settings))
+    with read_only(ctx.read_sessions) as session:
+        found = session.execute(select(User.id, User.password_hash).where(User.username == username.strip())).first()
+    # argon2 outside any transaction: on SQLite a transaction holds the database's only write lock.
+    password_ok = verify_password(password, found.password_hash if found else None)
+    if found is not None and password_ok:
+        with transaction(ctx.sessions) as session:
+            user = session.get(User, found.id)
+            if user is not None and user.is_active and user.organisation.is_active:
+                login_throttle.release(session, keys, now)
+                granted = grant(session, user, now)
+                actor = audit.AuditActor(str(user.id), str(user.organisation_id))
+                audit.append(session, ctx.keyring, time=now, actor=actor, action="auth.login")
+                return granted
+    with transaction(ctx.sessions) as session:
+        # Neither the typed name nor the address: the entry says only that a login failed.
+        audit.append(session, ctx.keyring, time=now, actor=audit.ANONYMOUS_ACTOR, action="auth.login_failed")
+    raise Unauthenticated(BAD_CREDENTIALS)
 
 
 def log_in(ctx: ServiceContext, username: str, password: str, client_address: str) -> IssuedToken:
-    """Check a password and issue a token. Blocking (argon2): call it from a worker thread."""
-    now = ctx.clock.now()
-    window_start = now - timedelta(minutes=ctx.settings.login_failure_window_minutes)
-    account_key = _account_key(username)
-    with transaction(ctx.sessions) as session:
-        failures_for_account = session.scalar(
-            select(func.count())
-            .select_from(LoginFailure)
-            .where(LoginFailure.account_key == account_key, LoginFailure.at > window_start)
-        )
-        failures_from_address = session.scalar(
-            select(func.count())
-            .select_from(LoginFailure)
-            .where(LoginFailure.client_address == client_address, LoginFailure.at > window_start)
-        )
-    if (failures_for_account or 0) >= ctx.settings.login_max_failures_per_account or (
-        failures_from_address or 0
-    ) >= ctx.settings.login_max_failures_per_address:
-        raise TooManyRequests(
-            "too many failed logins; try again later",
-            retry_after_seconds=ctx.settings.login_failure_window_minutes * 60,
-        )
+    """Check a password (`authenticate`) and issue a bearer token. Blocking (argon2): call it from a worker thread."""
+    ttl = timedelta(minutes=ctx.settings.token_ttl_minutes)
 
-    with transaction(ctx.sessions) as session:
-        user = session.scalar(select(User).where(User.username == username.strip()))
-        password_ok = verify_password(password, user.password_hash if user else None)
-        if user is None or not password_ok or not user.is_active or not user.organisation.is_active:
-            session.add(LoginFailure(id=uuid.uuid4(), account_key=account_key, client_address=client_address, at=now))
-            # Neither the typed name nor the address: the entry says only that a login failed.
-            audit.append(session, ctx.keyring, time=now, actor=audit.ANONYMOUS_ACTOR, action="auth.login_failed")
-            raise_after_commit = Unauthenticated(BAD_CREDENTIALS)
-        else:
-            token_id = uuid.uuid4()
-            ttl = timedelta(minutes=ctx.settings.token_ttl_minutes)
-            session.add(AccessToken(id=token_id, user_id=user.id, issued_at=now, expires_at=now + ttl))
-            actor = audit.AuditActor(str(user.id), str(user.organisation_id))
-            audit.append(session, ctx.keyring, time=now, actor=actor, action="auth.login")
-            token = issue_token(ctx.token_signing_key, user.id, token_id, now, ttl)
-            return IssuedToken(access_token=token, expires_in=int(ttl.total_seconds()))
-    raise raise_after_commit
+    def issue(session: Session, user: User, now: datetime) -> IssuedToken:
+        token_id = uuid.uuid4()
+        session.add(AccessToken(id=token_id, user_id=user.id, issued_at=now, expires_at=now + ttl))
+        token = issue_token(ctx.token_signing_key, user.id, token_id, now, ttl)
+        return IssuedToken(access_token=token, expires_in=int(ttl.total_seconds()))
+
+    return authenticate(ctx, username, password, client_address, issue)
 
 
 def principal_for_token(ctx: ServiceContext, token: str) -> Principal:

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from app.db import transaction
 from app.models import Case, Deadline
-from app.services import audit
+from app.security.login_throttle import rules_from
+from app.services import audit, login_throttle
 from app.services.cases import commit_decision, current_panel, erase_personal_data, snapshot_of
 from app.services.context import ServiceContext
 from app.workflow import SYSTEM, Decision, EventName, EventRequest, State, decide
@@ -114,7 +115,13 @@ def erase_due(ctx: ServiceContext) -> int:
     return erased
 
 
+def forget_stale_login_counters(ctx: ServiceContext) -> int:
+    with transaction(ctx.sessions) as session:
+        return login_throttle.forget_stale(session, ctx.clock.now(), rules_from(ctx.settings))
+
+
 def run_pass(ctx: ServiceContext) -> PassReport:
     report = PassReport(closed=close_lapsed_windows(ctx), erased=erase_due(ctx))
+    forget_stale_login_counters(ctx)
     logger.info("worker pass", extra={"closed": report.closed, "erased": report.erased})
     return report

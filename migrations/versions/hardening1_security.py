@@ -1,5 +1,5 @@
 """security hardening (issue 10): key-check values; organisations that can be disabled; role grants with
-when and by whom
+when and by whom; the login throttle's counters (replacing the list of failed logins)
 
 Revision ID: hardening1_security
 Revises: 0004
@@ -39,9 +39,37 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("user_roles", schema=None) as batch_op:
         batch_op.alter_column("granted_at", existing_type=app.models.base.UTCDateTime(timezone=True), nullable=False)
+    op.create_table(
+        "login_throttle",
+        sa.Column("key", sa.String(length=64), nullable=False),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("last_attempt_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_login_throttle")),
+    )
+    with op.batch_alter_table("login_throttle", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_login_throttle_last_attempt_at"), ["last_attempt_at"], unique=False)
+    # Failed logins of the last minutes are not worth carrying over: the throttle starts afresh.
+    with op.batch_alter_table("login_failures", schema=None) as batch_op:
+        batch_op.drop_index("ix_login_failures_address_at")
+        batch_op.drop_index("ix_login_failures_account_at")
+    op.drop_table("login_failures")
 
 
 def downgrade() -> None:
+    op.create_table(
+        "login_failures",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("account_key", sa.String(length=64), nullable=False),
+        sa.Column("client_address", sa.String(length=64), nullable=False),
+        sa.Column("at", app.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_login_failures")),
+    )
+    with op.batch_alter_table("login_failures", schema=None) as batch_op:
+        batch_op.create_index("ix_login_failures_account_at", ["account_key", "at"], unique=False)
+        batch_op.create_index("ix_login_failures_address_at", ["client_address", "at"], unique=False)
+    with op.batch_alter_table("login_throttle", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_login_throttle_last_attempt_at"))
+    op.drop_table("login_throttle")
     with op.batch_alter_table("user_roles", schema=None) as batch_op:
         batch_op.drop_column("granted_by")
         batch_op.drop_column("granted_at")
