@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO")
     db_pool_size: int = Field(default=10, ge=1)
     max_document_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=512 * 1024 * 1024)
+    # Every other request body (JSON, forms): bounded while it streams, before anything parses it.
+    max_json_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
 
     @field_validator("database_url")
     @classmethod

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.api import access, audit, cases, reports, support
-from app.api.middleware import RequestContext, UploadLimit
+from app.api.middleware import BodyLimit, RequestContext
 from app.api.problems import install_problem_handlers, problem_schema
 from app.api.schemas.accounts import Health
 from app.clock import Clock, SystemClock
@@ -45,7 +45,7 @@ def create_app(
     )
     app.state.context = context
     install_problem_handlers(app)
-    app.add_middleware(UploadLimit)
+    app.add_middleware(BodyLimit)
     # Added last, so it runs first: even an early refusal carries a request id and an access-log line.
     app.add_middleware(RequestContext)
 

@@ -1,5 +1,11 @@
 """Documents of a case: uploaded as a stream of chunks, encrypted with the case key as they come, checked.
 
+- An upload runs in three steps, so that nothing is read from a caller who may not upload, no transaction (on
+  SQLite: the database's write lock) is held while a client sends, and nothing of a document is ever written
+  anywhere in clear: `begin_upload` (need-to-know, 404/403/410, before the body is read), then `DocumentUpload`
+  takes the content chunk by chunk as the HTTP layer parses it off the request stream (size, type, encryption:
+  only ciphertext is kept, in memory), then `finish_upload` checks everything again in the transaction that
+  stores the row and its audit entry (the case may have been erased meanwhile: 410).
 - Size: at most `NRM_MAX_DOCUMENT_BYTES` of content (10 MiB by default); more is refused with 413 as soon
   as the count passes it (and before the body is read when its declared length is already too large).
 - Type: the declared content type must be one of `ALLOWED_TYPES` AND the bytes must look like it (magic
@@ -22,11 +28,12 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import select
 
-from app.db import transaction
-from app.models import Case, Document
+from app.db import read_only, transaction
+from app.models import Document
 from app.security.envelope import ChunkedEncryptor, decrypt_chunks
 from app.security.permissions import Principal
 from app.services import audit
@@ -68,7 +75,30 @@ def normalise_type(declared: str | None) -> str:
     return (declared or "").split(";", 1)[0].strip().lower()
 
 
-def _check_upload_rights(principal: Principal, case: Case, kind: str) -> None:
+class _CaseFacts(Protocol):
+    """What the upload rules need to know of a case (a `Case` row, or what was read of it when the upload began)."""
+
+    @property
+    def referring_organisation_id(self) -> uuid.UUID: ...
+    @property
+    def consent_given(self) -> bool: ...
+    @property
+    def is_child(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class _FactsAtStart:
+    referring_organisation_id: uuid.UUID
+    consent_given: bool
+    is_child: bool
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in DOCUMENT_KINDS:
+        raise InvalidInput("unknown document kind", [FieldProblem(["body", "kind"], "unknown value")])
+
+
+def _check_upload_rights(principal: Principal, case: _CaseFacts, kind: str) -> None:
     if kind == "panel_opinion" and not (
         "referrer" in principal.roles and case.referring_organisation_id == principal.organisation_id
     ):
@@ -102,51 +132,107 @@ class _TypeCheck:
                 raise UnsupportedMediaType("the content is not plain text")
 
 
-def upload(
-    ctx: ServiceContext,
-    principal: Principal,
-    case_id: uuid.UUID,
-    kind: str,
-    declared_type: str | None,
-    chunks: Iterable[bytes],
-) -> DocumentView:
-    max_bytes = ctx.settings.max_document_bytes
-    if kind not in DOCUMENT_KINDS:
-        raise InvalidInput("unknown document kind", [FieldProblem(["body", "kind"], "unknown value")])
-    content_type = normalise_type(declared_type)
-    if content_type not in ALLOWED_TYPES:
-        raise UnsupportedMediaType("accepted types: " + ", ".join(sorted(ALLOWED_TYPES)))
-    now = ctx.clock.now()
-    document_id = uuid.uuid4()
-    with transaction(ctx.sessions) as session:
-        case = load_visible_case(session, principal, case_id, for_update=True)
+class DocumentUpload:
+    """A document on its way in: its kind and content type checked as soon as they are known, its content counted,
+    checked and encrypted chunk by chunk (`ChunkedEncryptor`, bound to the case and the document id). Only the
+    ciphertext is kept. Pure: no database, no I/O; made by `begin_upload`, stored by `finish_upload`."""
+
+    def __init__(self, principal: Principal, case_id: uuid.UUID, case_key: bytes, facts: _CaseFacts, max_bytes: int):
+        self.principal = principal
+        self.case_id = case_id
+        self.document_id = uuid.uuid4()
+        self.kind: str | None = None
+        self.content_type: str | None = None
+        self.size = 0
+        self._case_key = case_key
+        self._facts = facts
+        self._max_bytes = max_bytes
+        self._encryptor: ChunkedEncryptor | None = None
+        self._check: _TypeCheck | None = None
+        self._sealed: list[bytes] = []
+        self._complete = False
+
+    def set_kind(self, kind: str) -> None:
+        if self.kind is not None:
+            raise InvalidInput("one kind per document", [FieldProblem(["body", "kind"], "given twice")])
+        _check_kind(kind)
+        _check_upload_rights(self.principal, self._facts, kind)  # refused before the content is read
+        self.kind = kind
+
+    def begin_content(self, declared_type: str | None) -> None:
+        if self._encryptor is not None:
+            raise InvalidInput("one file per upload", [FieldProblem(["body", "file"], "given twice")])
+        content_type = normalise_type(declared_type)
+        if content_type not in ALLOWED_TYPES:
+            raise UnsupportedMediaType("accepted types: " + ", ".join(sorted(ALLOWED_TYPES)))
+        self.content_type = content_type
+        self._check = _TypeCheck(content_type)
+        self._encryptor = ChunkedEncryptor(self._case_key, str(self.case_id), str(self.document_id))
+
+    def write(self, chunk: bytes) -> None:
+        if self._encryptor is None or self._check is None or self._complete:
+            raise InvalidInput(
+                "the file's content comes within its part", [FieldProblem(["body", "file"], "misplaced")]
+            )
+        self.size += len(chunk)
+        if self.size > self._max_bytes:
+            raise PayloadTooLarge(f"a document may hold at most {self._max_bytes} bytes")
+        self._check.feed(chunk)
+        self._sealed.append(self._encryptor.update(chunk))
+
+    def end_content(self) -> None:
+        if self._encryptor is None or self._check is None or self._complete:
+            raise InvalidInput(
+                "the file's content comes within its part", [FieldProblem(["body", "file"], "misplaced")]
+            )
+        self._check.feed(b"", final=True)
+        self._sealed.append(self._encryptor.finalize())
+        self._complete = True
+
+    def ciphertext(self) -> bytes:
+        problems = []
+        if self.kind is None:
+            problems.append(FieldProblem(["body", "kind"], "field required"))
+        if not self._complete:
+            problems.append(FieldProblem(["body", "file"], "field required"))
+        if problems:
+            raise InvalidInput("the upload needs a file and its kind", problems)
+        return b"".join(self._sealed)
+
+
+def begin_upload(ctx: ServiceContext, principal: Principal, case_id: uuid.UUID) -> DocumentUpload:
+    """Whether this caller may upload to this case at all, decided before a byte of the body is read."""
+    with read_only(ctx.read_sessions) as session:
+        case = load_visible_case(session, principal, case_id, for_update=False)
         if not has_need_to_know(session, principal, case):
             raise Forbidden("you have no need-to-know for this case's documents")
-        _check_upload_rights(principal, case, kind)
         cipher = open_case_key(session, ctx.keyring, case.id)  # 410 after erasure
-        encryptor = ChunkedEncryptor(cipher.key, str(case.id), str(document_id))
-        check = _TypeCheck(content_type)
-        sealed: list[bytes] = []
-        size = 0
-        for chunk in chunks:
-            size += len(chunk)
-            if size > max_bytes:
-                raise PayloadTooLarge(f"a document may hold at most {max_bytes} bytes")
-            check.feed(chunk)
-            sealed.append(encryptor.update(chunk))
-        check.feed(b"", final=True)
-        sealed.append(encryptor.finalize())
+        facts = _FactsAtStart(case.referring_organisation_id, case.consent_given, case.is_child)
+        return DocumentUpload(principal, case.id, cipher.key, facts, ctx.settings.max_document_bytes)
+
+
+def finish_upload(ctx: ServiceContext, upload: DocumentUpload) -> DocumentView:
+    """Store an upload that came in whole: every check again, then the row and its audit entry, in one transaction."""
+    content = upload.ciphertext()
+    assert upload.kind is not None and upload.content_type is not None
+    principal, now = upload.principal, ctx.clock.now()
+    with transaction(ctx.sessions) as session:
+        case = load_visible_case(session, principal, upload.case_id, for_update=True)
+        if not has_need_to_know(session, principal, case):
+            raise Forbidden("you have no need-to-know for this case's documents")
+        _check_upload_rights(principal, case, upload.kind)
+        open_case_key(session, ctx.keyring, case.id)  # 410 if the case was erased while the document came in
         session.add(
             Document(
-                id=document_id,
+                id=upload.document_id,
                 case_id=case.id,
-                kind=kind,
-                content_type=content_type,
-                size=size,
+                kind=upload.kind,
+                content_type=upload.content_type,
+                size=upload.size,
                 uploaded_at=now,
                 uploaded_by=principal.user_id,
                 organisation_id=principal.organisation_id,
-                content=b"".join(sealed),
+                content=content,
             )
         )
         audit.append(
@@ -156,9 +242,32 @@ def upload(
             actor=audit_actor_of(principal),
             action="document.uploaded",
             case_id=str(case.id),
-            details={"document_id": str(document_id), "kind": kind, "size": size, "content_type": content_type},
+            details={
+                "document_id": str(upload.document_id),
+                "kind": upload.kind,
+                "size": upload.size,
+                "content_type": upload.content_type,
+            },
         )
-        return DocumentView(document_id, kind, size, content_type, now)
+        return DocumentView(upload.document_id, upload.kind, upload.size, upload.content_type, now)
+
+
+def upload(
+    ctx: ServiceContext,
+    principal: Principal,
+    case_id: uuid.UUID,
+    kind: str,
+    declared_type: str | None,
+    chunks: Iterable[bytes],
+) -> DocumentView:
+    """A whole upload from an iterable of chunks (the command line, tests): the three steps in a row."""
+    incoming = begin_upload(ctx, principal, case_id)
+    incoming.set_kind(kind)
+    incoming.begin_content(declared_type)
+    for chunk in chunks:
+        incoming.write(chunk)
+    incoming.end_content()
+    return finish_upload(ctx, incoming)
 
 
 def list_documents(ctx: ServiceContext, principal: Principal, case_id: uuid.UUID) -> list[DocumentView]:
