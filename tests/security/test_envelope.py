@@ -161,7 +161,8 @@ def test_field_round_trip_and_layout(case_key: bytes, plaintext: bytes) -> None:
     blob = encrypt_field(case_key, CASE, "account", plaintext)
     assert blob[:2] == b"\x01\x00"
     assert len(blob) == 2 + 12 + len(plaintext) + 16
-    assert plaintext not in blob or not plaintext
+    # Only a plaintext long enough not to turn up in 30 random bytes by chance (b"x" did, one run in nine).
+    assert plaintext not in blob or len(plaintext) < 8
     assert decrypt_field(case_key, CASE, "account", blob) == plaintext
 
 
