@@ -29,6 +29,10 @@ cli.add_typer(keys_cli, name="keys")
 cli.add_typer(audit_cli, name="audit")
 stats_cli = typer.Typer(no_args_is_help=True, help="Anonymous statistics.")
 cli.add_typer(stats_cli, name="stats")
+guidance_cli = typer.Typer(no_args_is_help=True, help="First-steps guidance, routing tables and indicators.")
+cli.add_typer(guidance_cli, name="guidance")
+instance_cli = typer.Typer(no_args_is_help=True, help="This instance's identity for cross-border transfers.")
+cli.add_typer(instance_cli, name="instance")
 
 OPERATOR_ORGANISATION = "Opérateur du MNR"
 
@@ -154,6 +158,51 @@ def policy_validate(path: Path) -> None:
     typer.echo(f"{path}: valid policy {policy.name!r}")
 
 
+@guidance_cli.command("validate")
+def guidance_validate(path: Path) -> None:
+    """Check a guidance file (<folder>/<language>.toml), a routing table (routing.toml) or the indicator
+    catalogue (indicators.toml); name the key and the problem if it is invalid."""
+    from app.workflow.datafiles import ContentError
+    from app.workflow.first_steps import validate_guidance_file
+    from app.workflow.indicators import indicators_of, validate_catalogue_file
+    from app.workflow.routing import validate_routing_file
+
+    try:
+        if path.name == "routing.toml":
+            table = validate_routing_file(path, path.parent.name)
+            summary = f"routing table of {table.policy!r}, version {table.version}, {len(table.contacts)} contacts"
+        elif path.name == "indicators.toml":
+            summary = f"indicator catalogue, {len(indicators_of(validate_catalogue_file(path)))} indicators"
+        else:
+            content = validate_guidance_file(path, path.parent.name, path.stem)
+            summary = f"guidance of {content.policy!r} in {content.language.value}, version {content.version}"
+    except (ContentError, ValueError) as error:
+        _fail(str(error))
+    typer.echo(f"{path}: valid {summary}")
+
+
+@guidance_cli.command("contacts")
+def guidance_contacts(
+    policy: Annotated[str, typer.Argument(help="policy name (fr, uk, coe, be)")],
+    region: Annotated[str | None, typer.Option(help="ISO 3166-2 region, e.g. FR-75 or GB-SCT")] = None,
+    child: Annotated[
+        bool, typer.Option("--child/--adult", help="a child (the default: presumption of minority)")
+    ] = True,
+    form: Annotated[list[str] | None, typer.Option(help="a form of exploitation (repeatable)")] = None,
+    language: Annotated[str, typer.Option(help="fr or en")] = "fr",
+) -> None:
+    """Print whom to contact, as the routing table of a policy answers."""
+    from app.workflow.datafiles import ContentError
+    from app.workflow.routing import contacts_for
+
+    try:
+        contacts = contacts_for(policy, region, child, form or [], language)
+    except (ContentError, ValueError) as error:
+        _fail(str(error))
+    for contact in contacts:
+        typer.echo(f"{contact.kind.value:<18}{contact.phone or '-':<16}{contact.name}")
+
+
 @cli.command()
 def worker(
     once: Annotated[bool, typer.Option("--once", help="make one pass and exit")] = False,
@@ -215,6 +264,52 @@ def keys_retire(kek_id: str) -> None:
     finally:
         ctx.close()
     typer.echo(f"key-encryption key {kek_id} destroyed")
+
+
+@instance_cli.command("show")
+def instance_show() -> None:
+    """Print this instance's identity line, to send to a peer (then read the fingerprint to each other)."""
+    from app.security.keyfile import KeyFileError, load_key_file
+    from app.services.instance import local_identity
+
+    settings = get_settings()
+    try:
+        # Read, never create: a key file is made by `nrm keys ensure` (or the first start on an empty database).
+        identity = local_identity(settings, load_key_file(settings.key_file))
+    except KeyFileError as error:
+        _fail(f"{error} (NRM_KEY_FILE)")
+    except ServiceError as error:
+        _fail(_describe(error))
+    typer.echo(identity.to_line())
+
+
+@instance_cli.command("rotate")
+def instance_rotate() -> None:
+    """Add a new generation of signing and encryption keys; peers must then register the new identity line."""
+    from app.services import instance
+
+    ctx = _context()
+    try:
+        key_id = instance.rotate_keys(ctx)
+    finally:
+        ctx.close()
+    typer.echo(f"active instance keys {key_id}; send the new line of `nrm instance show` to every peer")
+    typer.echo("the older keys still open what peers seal to them until `nrm instance retire KEY_ID`")
+
+
+@instance_cli.command("retire")
+def instance_retire(key_id: str) -> None:
+    """Destroy an old generation of instance keys once every peer uses the new identity line."""
+    from app.services import instance
+
+    ctx = _context()
+    try:
+        instance.retire_keys(ctx, key_id)
+    except ServiceError as error:
+        _fail(_describe(error))
+    finally:
+        ctx.close()
+    typer.echo(f"instance keys {key_id} destroyed")
 
 
 @audit_cli.command("verify")

@@ -13,6 +13,8 @@ from typing import Annotated, Self
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.security.instance_identity import normalise_base_url, normalise_country, normalise_name
+
 DEFAULT_VAR_DIR = Path("var")
 
 
@@ -44,6 +46,14 @@ class Settings(BaseSettings):
     max_document_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=512 * 1024 * 1024)
     # Every other request body (JSON, forms): bounded while it streams, before anything parses it.
     max_json_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    # This instance as peers see it (cross-border transfers, `nrm instance show`); unset until it has peers.
+    instance_name: str | None = Field(default=None, description="display name in this instance's identity line")
+    instance_country: str | None = Field(default=None, description="ISO 3166-1 alpha-2 code, e.g. FR")
+    public_url: str | None = Field(
+        default=None,
+        description="base URL by which peers and people reach this instance: https://host[/path] "
+        "(http only for a loopback host)",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -75,6 +85,26 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
         return level
+
+    @field_validator("instance_name", "instance_country", "public_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("instance_name")
+    @classmethod
+    def _instance_name(cls, value: str | None) -> str | None:
+        return None if value is None else normalise_name(value)
+
+    @field_validator("instance_country")
+    @classmethod
+    def _instance_country(cls, value: str | None) -> str | None:
+        return None if value is None else normalise_country(value)
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        return None if value is None else normalise_base_url(value)
 
     @property
     def is_sqlite(self) -> bool:

@@ -64,6 +64,9 @@ def open_key_ring(sessions: sessionmaker[Session], key_file: Path, now: datetime
                 "at the key file this database was written with."
             )
         record_checks(session, ring, now, already=recorded)
+    if not ring.has_instance_keys:
+        # A version-1 file, checked above: upgraded in place (its KEKs and audit key kept byte for byte).
+        ring = ensure_key_file(key_file)
     return ring
 
 

@@ -1,4 +1,5 @@
-"""The pure heart of the mechanism: states, events, guards, deadlines, calendars, panels and policies.
+"""The pure heart of the mechanism: states, events, guards, deadlines, calendars, panels and policies, and the
+public content around them: first steps (`first_steps`), routing tables (`contacts_for`) and indicators.
 
 No database, no HTTP, no clock: the time is passed in, and the same inputs always give the same answer.
 The service layer builds a `CaseSnapshot`, calls `decide`, and applies the `Decision`'s effects in one
@@ -9,7 +10,16 @@ from app.workflow.apply import apply_decision, apply_effect, new_case
 from app.workflow.calendars import Calendar, Duration
 from app.workflow.deadlines import DeadlineSnapshot, deadline_status
 from app.workflow.engine import allowed_events, decide, decide_referral, is_presumed_child
-from app.workflow.indicators import Indicator, Strength, group_indicators, indicator_codes, load_indicators
+from app.workflow.first_steps import Audience, FirstSteps, audience_for_sector, first_steps, load_guidance
+from app.workflow.indicators import (
+    Indicator,
+    IndicatorOffer,
+    Strength,
+    group_indicators,
+    indicator_codes,
+    load_indicators,
+    offer_indicators,
+)
 from app.workflow.machine import EVENT_SPECS, MACHINE, TRANSITIONS
 from app.workflow.model import (
     SYSTEM,
@@ -52,6 +62,7 @@ from app.workflow.policy import (
     shipped_policy_names,
     validate_policy_file,
 )
+from app.workflow.routing import Contact, ContactKind, contacts_for, routing_regions
 from app.workflow.states import (
     ACTIVE_STATES,
     DUTY_KINDS,
@@ -68,6 +79,7 @@ from app.workflow.states import (
     ExploitationForm,
     FormalOutcome,
     Gender,
+    Language,
     NeedKind,
     PreliminaryOutcome,
     Role,
@@ -89,10 +101,13 @@ __all__ = [
     "Actor",
     "AgeBand",
     "AgeOutcome",
+    "Audience",
     "Calendar",
     "CancelDeadline",
     "CaseSnapshot",
     "CloseReason",
+    "Contact",
+    "ContactKind",
     "ConvenePanel",
     "DeadlineKind",
     "DeadlineSnapshot",
@@ -105,9 +120,12 @@ __all__ = [
     "EventName",
     "EventRequest",
     "ExploitationForm",
+    "FirstSteps",
     "FormalOutcome",
     "Gender",
     "Indicator",
+    "IndicatorOffer",
+    "Language",
     "MarkReconsiderationDone",
     "MarkReviewDone",
     "MeetDeadline",
@@ -143,16 +161,22 @@ __all__ = [
     "allowed_events",
     "apply_decision",
     "apply_effect",
+    "audience_for_sector",
+    "contacts_for",
     "deadline_status",
     "decide",
     "decide_referral",
+    "first_steps",
     "group_indicators",
     "indicator_codes",
     "is_presumed_child",
+    "load_guidance",
     "load_indicators",
     "load_policy",
     "new_case",
+    "offer_indicators",
     "render_policy",
+    "routing_regions",
     "shipped_policy_names",
     "validate_policy_file",
 ]

@@ -8,16 +8,16 @@ naming the file, the key and the problem. `render_policy` and `validate_policy_f
 
 from __future__ import annotations
 
-import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from app.workflow.calendars import Calendar, Duration
+from app.workflow.datafiles import StrictModel, load_file, validate_mapping
 from app.workflow.states import CHILD_DUTY_KINDS, DeadlineKind, FormalOutcome, NeedKind, Sector
 
 POLICY_DIR = Path(__file__).parent / "policies"
@@ -28,9 +28,8 @@ class PolicyError(ValueError):
     """A policy that cannot be loaded: the message names the file, the key and the problem."""
 
 
-class _Strict(BaseModel):
-    # Unknown keys are refused so that a misspelt key is an error, not a silently ignored default.
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class _Strict(StrictModel):
+    """Unknown keys are refused so that a misspelt key is an error, not a silently ignored default."""
 
 
 class HolidayCalendar(_Strict):
@@ -153,37 +152,14 @@ class Policy(_Strict):
         return self.deadlines[kind].for_person(is_child)
 
 
-def _format_errors(source: str, error: ValidationError) -> str:
-    lines = []
-    for item in error.errors():
-        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        problem = item["msg"]
-        if item["type"] == "extra_forbidden":
-            problem = "unknown key"
-        lines.append(f"{source}: {key}: {problem}")
-    return "\n".join(lines)
-
-
 def policy_from_mapping(data: dict[str, Any], source: str = "<policy>") -> Policy:
     """Validate an already parsed policy; `source` names it in error messages."""
-    try:
-        return Policy.model_validate(data)
-    except ValidationError as error:
-        raise PolicyError(_format_errors(source, error)) from None
+    return validate_mapping(Policy, data, source, PolicyError)
 
 
 def validate_policy_file(path: str | Path) -> Policy:
     """Read and validate one policy file (`nrm policy validate FILE`); raise `PolicyError` if it is wrong."""
-    file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as error:
-        raise PolicyError(f"{file}: cannot be read: {error.strerror}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise PolicyError(f"{file}: (syntax): invalid TOML: {error}") from None
-    return policy_from_mapping(data, str(file))
+    return load_file(Policy, Path(path), PolicyError)
 
 
 def shipped_policy_names() -> list[str]:

@@ -244,3 +244,10 @@ class NeedKind(StrEnum):
     education = "education"
     employment = "employment"
     other = "other"
+
+
+class Language(StrEnum):
+    """The languages of the service's pages and content (French by default)."""
+
+    fr = "fr"
+    en = "en"

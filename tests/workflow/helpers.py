@@ -1,9 +1,10 @@
-"""Builders shared by the workflow tests: actors, members, snapshots and a tiny in-memory service."""
+"""Builders shared by the workflow tests: actors, members, snapshots, a tiny in-memory service, edited data files."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 from app.workflow import (
     Actor,
@@ -106,3 +107,12 @@ class Harness:
         result = self.send(actor, event, now)
         assert isinstance(result, Decision), result
         return result
+
+
+def edited_copy(source: Path, target: Path, old: str, new: str) -> Path:
+    """Write to `target` a copy of the shipped data file `source` with the first `old` replaced by `new`."""
+    text = source.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} is not in {source.name}: the test no longer edits what it means to"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return target
