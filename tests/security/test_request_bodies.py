@@ -9,7 +9,7 @@ a server would hand them over, chunked (no Content-Length) unless said otherwise
 from __future__ import annotations
 
 import asyncio
-import os
+import json
 import tempfile
 import tracemalloc
 import uuid
@@ -27,7 +27,7 @@ from app.main import create_app
 from app.models import Document
 from app.services.context import ServiceContext
 from tests.api.case_helpers import Cast, new_case
-from tests.api.conftest import Account, World, assert_problem
+from tests.api.conftest import Account, World
 
 MiB = 1024 * 1024
 PIECE = 64 * 1024
@@ -222,7 +222,7 @@ def test_a_large_document_is_encrypted_as_it_streams_and_never_written_in_clear(
     assert no_temporary_files == []
     for path in _disk_files(ctx):
         assert marker not in path.read_bytes(), f"{path.name} holds the document in clear"
-    document_id = __import__("json").loads(exchange.body)["id"]
+    document_id = json.loads(exchange.body)["id"]
     read = client.get(
         f"/api/v1/cases/{case_id}/documents/{document_id}",
         params={"purpose": "assessment"},
@@ -262,4 +262,3 @@ def test_uploads_keep_their_rules_when_streamed(
     _is_problem(_drive(app, path, iter(truncated), headers), 422)
     with ctx.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Document)) == 0
-    assert os.environ.get("NRM_MAX_JSON_BYTES") is None  # the default is the one under test above
