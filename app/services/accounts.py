@@ -120,7 +120,7 @@ def principal_for_token(ctx: ServiceContext, token: str) -> Principal:
         raise Unauthenticated("the token is not valid")
     revoked_at, expires_at, user_id, organisation_id, is_active, organisation_active, sector, _ = rows[0]
     if revoked_at is not None:
-        raise Unauthenticated("the token was revoked at logout")
+        raise Unauthenticated("the token was revoked (at logout, or when the account was disabled)")
     if expires_at <= now:
         raise Unauthenticated("the token has expired")
     if not is_active or not organisation_active:
@@ -192,6 +192,13 @@ def _administrator(by: Principal | None) -> audit.AuditActor:
     return audit.SYSTEM_ACTOR if by is None else audit_actor_of(by)
 
 
+def _record_administration(
+    session: Session, ctx: ServiceContext, now: datetime, by: Principal | None, action: str, details: dict[str, Any]
+) -> None:
+    """The audit entry of an administrative change, in its transaction: ids only, never names."""
+    audit.append(session, ctx.keyring, time=now, actor=_administrator(by), action=action, details=details)
+
+
 def revoke_all_credentials(session: Session, user_id: uuid.UUID, now: datetime) -> int:
     """Revoke, for good, every credential this account holds; returns how many live ones were revoked.
 
@@ -216,13 +223,8 @@ def create_organisation(
             org = Organisation(id=uuid.uuid4(), name=name.strip(), sector=sector, created_at=now, is_active=True)
             session.add(org)
             session.flush()
-            audit.append(
-                session,
-                ctx.keyring,
-                time=now,
-                actor=_administrator(by),
-                action="organisation.created",
-                details={"organisation_id": str(org.id), "sector": sector},
+            _record_administration(
+                session, ctx, now, by, "organisation.created", {"organisation_id": str(org.id), "sector": sector}
             )
             return _organisation_view(org)
     except IntegrityError:
@@ -245,17 +247,12 @@ def set_organisation_active(
             raise NotFound("no such organisation")
         org.is_active = active
         org.disabled_at = None if active else now
-        details: dict[str, object] = {"organisation_id": str(org.id)}
+        details: dict[str, Any] = {"organisation_id": str(org.id)}
         if not active:
             members = session.scalars(select(User.id).where(User.organisation_id == org.id)).all()
             details["revoked_tokens"] = sum(revoke_all_credentials(session, member, now) for member in members)
-        audit.append(
-            session,
-            ctx.keyring,
-            time=now,
-            actor=_administrator(by),
-            action="organisation.enabled" if active else "organisation.disabled",
-            details=details,
+        _record_administration(
+            session, ctx, now, by, "organisation.enabled" if active else "organisation.disabled", details
         )
         return _organisation_view(org)
 
@@ -333,13 +330,13 @@ def create_user(
             user.role_rows = [_grant(role, now, by) for role in sorted(set(roles))]
             session.add(user)
             session.flush()
-            audit.append(
+            _record_administration(
                 session,
-                ctx.keyring,
-                time=now,
-                actor=_administrator(by),
-                action="user.created",
-                details={"user_id": str(user.id), "organisation_id": str(organisation_id), "roles": user.roles},
+                ctx,
+                now,
+                by,
+                "user.created",
+                {"user_id": str(user.id), "organisation_id": str(organisation_id), "roles": user.roles},
             )
             return _user_view(user)
     except IntegrityError:
@@ -370,13 +367,13 @@ def set_user_roles(
             return _user_view(user)
         user.role_rows = [row for row in user.role_rows if row.role in wanted] + [_grant(r, now, by) for r in granted]
         session.flush()
-        audit.append(
+        _record_administration(
             session,
-            ctx.keyring,
-            time=now,
-            actor=_administrator(by),
-            action="user.roles_changed",
-            details={"user_id": str(user.id), "granted": granted, "revoked": revoked},
+            ctx,
+            now,
+            by,
+            "user.roles_changed",
+            {"user_id": str(user.id), "granted": granted, "revoked": revoked},
         )
         session.refresh(user)
         return _user_view(user)
@@ -391,17 +388,10 @@ def set_user_active(ctx: ServiceContext, user_id: uuid.UUID, active: bool, *, by
             raise NotFound("no such user")
         user.is_active = active
         user.disabled_at = None if active else now
-        details: dict[str, object] = {"user_id": str(user.id)}
+        details: dict[str, Any] = {"user_id": str(user.id)}
         if not active:
             details["revoked_tokens"] = revoke_all_credentials(session, user.id, now)
-        audit.append(
-            session,
-            ctx.keyring,
-            time=now,
-            actor=_administrator(by),
-            action="user.enabled" if active else "user.disabled",
-            details=details,
-        )
+        _record_administration(session, ctx, now, by, "user.enabled" if active else "user.disabled", details)
         return _user_view(user)
 
 
