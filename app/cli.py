@@ -15,6 +15,7 @@ from app.config import SettingsError, get_settings
 from app.security.keyfile import KeyFileError
 from app.services.context import ServiceContext
 from app.services.errors import ServiceError
+from app.services.keyfile_guard import DatabaseNotMigrated
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help="National referral mechanism service.")
 admin_cli = typer.Typer(no_args_is_help=True, help="Operator accounts.")
@@ -41,7 +42,7 @@ def _context() -> ServiceContext:
     """The service context; a missing or foreign key file (or an unsafe one) stops the command with its reason."""
     try:
         return ServiceContext.build(get_settings(), SystemClock())
-    except KeyFileError as error:
+    except (KeyFileError, DatabaseNotMigrated) as error:
         _fail(str(error))
 
 

@@ -21,7 +21,7 @@ import os
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -38,8 +38,18 @@ class KeyFileMismatch(KeyFileError):
     """The key file is missing or is not the one the database was written with. Names NRM_KEY_FILE."""
 
 
+class DatabaseNotMigrated(RuntimeError):
+    """The database has no schema, or one too old to record key checks: `nrm migrate` comes first."""
+
+
 def open_key_ring(sessions: sessionmaker[Session], key_file: Path, now: datetime) -> KeyRing:
     """The key ring of `key_file`, checked against the database (created only for an empty database)."""
+    with sessions() as probe:
+        migrated = inspect(probe.connection()).has_table(KeyCheck.__tablename__)
+    if not migrated:
+        raise DatabaseNotMigrated(
+            "the database (NRM_DATABASE_URL) is not at the latest schema: run `nrm migrate` first"
+        )
     with transaction(sessions) as session:
         recorded = recorded_checks(session)
         in_use = keks_in_use(session)

@@ -25,6 +25,7 @@ from app.security.key_checks import check_value
 from app.security.keyfile import KeyFileError, ensure_key_file, load_key_file, retire_kek, rotate_kek
 from app.services import accounts, audit, keys
 from app.services.context import ServiceContext
+from app.services.keyfile_guard import DatabaseNotMigrated
 from tests.services.helpers import principal, refer
 
 
@@ -164,3 +165,10 @@ def test_a_key_file_swapped_under_a_running_service_is_not_adopted(ctx: ServiceC
     shutil.copyfile(foreign, ctx.settings.key_file)  # same path, other keys (a restore from the wrong backup)
     assert ctx.keyring is verified  # the verified ring keeps serving; the log tells the operator
     assert audit.verify(ctx).valid
+
+
+def test_a_database_without_the_schema_is_named_not_a_traceback(tmp_path: Path, clock: FrozenClock) -> None:
+    settings = load_settings(database_url=f"sqlite:///{tmp_path / 'new.sqlite3'}", key_file=tmp_path / "nrm.keys")
+    with pytest.raises(DatabaseNotMigrated, match="nrm migrate"):
+        ServiceContext.build(settings, clock)
+    assert not (tmp_path / "nrm.keys").exists()
