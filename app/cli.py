@@ -383,7 +383,7 @@ def stats_export(
 def _describe(error: ServiceError) -> str:
     extra = getattr(error, "errors", None)
     if extra:
-        return error.detail + ": " + "; ".join(f"{'.'.join(map(str, e.loc[1:]))} {e.msg}" for e in extra)
+        return error.detail + ": " + "; ".join(f"{'.'.join(map(str, e.loc))} {e.msg}" for e in extra)
     return error.detail
 
 

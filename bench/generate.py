@@ -35,7 +35,6 @@ from typing import Any
 from sqlalchemy import JSON, Connection, Table, insert, select, update
 from sqlalchemy.engine import make_url
 
-from app.api.schemas.cases import CaseOut
 from app.clock import FrozenClock
 from app.config import load_settings
 from app.migrate import upgrade
@@ -66,6 +65,7 @@ from app.security.permissions import Principal
 from app.services import cases, demo
 from app.services.context import ServiceContext
 from app.services.errors import ServiceError
+from tests.factories import event, principal_of, referral_body, referral_input
 
 YEARS = 10
 CHUNK = 5_000
@@ -138,12 +138,7 @@ def _cast(ctx: ServiceContext) -> Cast:
     cast = Cast()
     with ctx.sessions() as session:
         for user in session.scalars(select(User)):
-            cast.principals[user.username] = Principal(
-                user_id=user.id,
-                organisation_id=user.organisation_id,
-                sector=user.organisation.sector,
-                roles=frozenset(user.roles),
-            )
+            cast.principals[user.username] = principal_of(user)
     return cast
 
 
@@ -217,16 +212,12 @@ def _scenarios(cast: Cast, slow: bool) -> list[tuple[str, bool, list[Step]]]:
 
 
 def _referral(child: bool) -> cases.ReferralInput:
-    return cases.ReferralInput(
+    return referral_input(
         person=PERSON,
         account=ACCOUNT,
         needs=NEEDS,
         age_band="15-17" if child else "25-34",
-        age_disputed=False,
         unaccompanied=child,
-        gender="female",
-        nationality="NG",
-        region="FR-75",
         exploitation_forms=["forced_labour"],
         indicators=INDICATORS,
         consent_given=not child,
@@ -235,27 +226,7 @@ def _referral(child: bool) -> cases.ReferralInput:
 
 def referral_json() -> str:
     """The body of `POST /api/v1/referrals` for the same adult referral (the load run's request)."""
-    return json.dumps(
-        {
-            "person": PERSON,
-            "account": ACCOUNT,
-            "needs": NEEDS,
-            "age_band": "25-34",
-            "age_disputed": False,
-            "unaccompanied": False,
-            "gender": "female",
-            "nationality": "NG",
-            "region": "FR-75",
-            "exploitation_forms": ["forced_labour"],
-            "indicators": INDICATORS,
-            "consent": {"given": True},
-            "asylum_interview_reference": None,
-        }
-    )
-
-
-def _render(view: cases.CaseView) -> dict[str, Any]:
-    return CaseOut.model_validate(view).model_dump(mode="json")
+    return json.dumps(referral_body(person=PERSON, account=ACCOUNT, needs=NEEDS, indicators=INDICATORS))
 
 
 def make_templates(ctx: ServiceContext, clock: FrozenClock, now: datetime) -> list[uuid.UUID]:
@@ -268,20 +239,12 @@ def make_templates(ctx: ServiceContext, clock: FrozenClock, now: datetime) -> li
                 prefix = steps[:length]
                 span = sum((delay for _, _, delay in prefix), timedelta())
                 clock.set(now - span - timedelta(hours=1))
-                result = cases.refer(
-                    ctx,
-                    cast.principals["referrer"],
-                    _referral(child),
-                    raw_body={"bench": name},
-                    idempotency_key=None,
-                    render=_render,
-                )
-                case_id = uuid.UUID(result.view["id"])
+                case_id = cases.refer(ctx, cast.principals["referrer"], _referral(child)).view.id
                 for username, fields, delay in prefix:
                     clock.advance(delay)
-                    event = cases.EventInput(fields["event"], {k: v for k, v in fields.items() if k != "event"})
                     try:
-                        cases.send_event(ctx, cast.principals[username], case_id, event, None)
+                        name_and_fields = dict(fields)
+                        event(ctx, cast.principals[username], case_id, name_and_fields.pop("event"), **name_and_fields)
                     except ServiceError as error:
                         raise SystemExit(f"template {name} step {fields['event']}: {error.detail}") from error
                 made.append(case_id)

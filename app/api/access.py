@@ -9,9 +9,10 @@ from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from app.api.deps import Context, authorize, bearer_token, client_address
-from app.api.schemas.accounts import OrganisationIn, OrganisationOut, RolesIn, TokenOut, UserIn, UserOut
+from app.api.schemas.accounts import OrganisationIn, RolesIn, TokenOut, UserIn
 from app.security.permissions import Permission, Principal
 from app.services import accounts
+from app.services.accounts import OrganisationView, UserView
 
 router = APIRouter(prefix="/api/v1", tags=["access"])
 
@@ -41,59 +42,58 @@ async def log_out(
     return Response(status_code=204)
 
 
-@router.post("/organisations", status_code=201, response_model=OrganisationOut)
-def create_organisation(ctx: Context, admin: Admin, body: OrganisationIn) -> OrganisationOut:
-    return OrganisationOut.model_validate(accounts.create_organisation(ctx, body.name, body.sector.value, by=admin))
+@router.post("/organisations", status_code=201, response_model=OrganisationView)
+def create_organisation(ctx: Context, admin: Admin, body: OrganisationIn) -> OrganisationView:
+    return accounts.create_organisation(ctx, body.name, body.sector.value, by=admin)
 
 
-@router.get("/organisations", response_model=list[OrganisationOut])
-def list_organisations(ctx: Context, _reader: Reader) -> list[OrganisationOut]:
-    return [OrganisationOut.model_validate(org) for org in accounts.list_organisations(ctx)]
+@router.get("/organisations", response_model=list[OrganisationView])
+def list_organisations(ctx: Context, _reader: Reader) -> list[OrganisationView]:
+    return accounts.list_organisations(ctx)
 
 
 @router.post(
     "/organisations/{organisation_id}/disable",
-    response_model=OrganisationOut,
+    response_model=OrganisationView,
     summary="Disable an organisation; its members' tokens are revoked and they cannot log in",
 )
-def disable_organisation(ctx: Context, admin: Admin, organisation_id: uuid.UUID) -> OrganisationOut:
-    return OrganisationOut.model_validate(accounts.set_organisation_active(ctx, organisation_id, False, by=admin))
+def disable_organisation(ctx: Context, admin: Admin, organisation_id: uuid.UUID) -> OrganisationView:
+    return accounts.set_organisation_active(ctx, organisation_id, False, by=admin)
 
 
-@router.post("/organisations/{organisation_id}/enable", response_model=OrganisationOut)
-def enable_organisation(ctx: Context, admin: Admin, organisation_id: uuid.UUID) -> OrganisationOut:
-    return OrganisationOut.model_validate(accounts.set_organisation_active(ctx, organisation_id, True, by=admin))
+@router.post("/organisations/{organisation_id}/enable", response_model=OrganisationView)
+def enable_organisation(ctx: Context, admin: Admin, organisation_id: uuid.UUID) -> OrganisationView:
+    return accounts.set_organisation_active(ctx, organisation_id, True, by=admin)
 
 
 @router.post(
     "/users",
     status_code=201,
-    response_model=UserOut,
+    response_model=UserView,
     summary="Create an account (an admin account holds no role that reads personal data)",
 )
-def create_user(ctx: Context, admin: Admin, body: UserIn) -> UserOut:
+def create_user(ctx: Context, admin: Admin, body: UserIn) -> UserView:
     roles = [r.value for r in body.roles]
-    view = accounts.create_user(ctx, body.username, body.password, body.organisation_id, roles, by=admin)
-    return UserOut.model_validate(view)
+    return accounts.create_user(ctx, body.username, body.password, body.organisation_id, roles, by=admin)
 
 
-@router.put("/users/{user_id}/roles", response_model=UserOut, summary="Replace an account's roles (audited)")
-def set_user_roles(ctx: Context, admin: Admin, user_id: uuid.UUID, body: RolesIn) -> UserOut:
-    return UserOut.model_validate(accounts.set_user_roles(ctx, user_id, [r.value for r in body.roles], by=admin))
+@router.put("/users/{user_id}/roles", response_model=UserView, summary="Replace an account's roles (audited)")
+def set_user_roles(ctx: Context, admin: Admin, user_id: uuid.UUID, body: RolesIn) -> UserView:
+    return accounts.set_user_roles(ctx, user_id, [r.value for r in body.roles], by=admin)
 
 
-@router.get("/users", response_model=list[UserOut])
-def list_users(ctx: Context, _admin: Admin) -> list[UserOut]:
-    return [UserOut.model_validate(user) for user in accounts.list_users(ctx)]
+@router.get("/users", response_model=list[UserView])
+def list_users(ctx: Context, _admin: Admin) -> list[UserView]:
+    return accounts.list_users(ctx)
 
 
 @router.post(
-    "/users/{user_id}/disable", response_model=UserOut, summary="Disable an account; its tokens are revoked for good"
+    "/users/{user_id}/disable", response_model=UserView, summary="Disable an account; its tokens are revoked for good"
 )
-def disable_user(ctx: Context, admin: Admin, user_id: uuid.UUID) -> UserOut:
-    return UserOut.model_validate(accounts.set_user_active(ctx, user_id, active=False, by=admin))
+def disable_user(ctx: Context, admin: Admin, user_id: uuid.UUID) -> UserView:
+    return accounts.set_user_active(ctx, user_id, active=False, by=admin)
 
 
-@router.post("/users/{user_id}/enable", response_model=UserOut, summary="Re-enable an account (it logs in again)")
-def enable_user(ctx: Context, admin: Admin, user_id: uuid.UUID) -> UserOut:
-    return UserOut.model_validate(accounts.set_user_active(ctx, user_id, active=True, by=admin))
+@router.post("/users/{user_id}/enable", response_model=UserView, summary="Re-enable an account (it logs in again)")
+def enable_user(ctx: Context, admin: Admin, user_id: uuid.UUID) -> UserView:
+    return accounts.set_user_active(ctx, user_id, active=True, by=admin)

@@ -1,29 +1,33 @@
-"""Referrals, cases, events, history, identity, erasure and anonymous notifications."""
+"""Referrals, cases, events, history, identity, erasure and anonymous notifications.
+
+Response bodies are the services' own views (`app/services/cases/views.py`): one definition, rendered by
+pydantic; the problem statuses come from `app/api/problems.py`.
+"""
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 from fastapi.responses import JSONResponse
 
 from app.api.deps import Context, authorize
-from app.api.schemas.cases import (
-    CaseOut,
-    CasePageOut,
-    CaseworkerIn,
-    ErasureIn,
-    EventIn,
-    HistoryOut,
-    IdentityOut,
-    NotificationIn,
-    NotificationOut,
-    ReferralIn,
-)
+from app.api.problems import fields_from
+from app.api.schemas.cases import CaseworkerIn, ErasureIn, IdentityOut, NotificationIn, ReferralIn
 from app.security.permissions import Permission, Principal
 from app.services import cases
-from app.services.cases import CaseView, EventInput, NotificationInput, ReferralInput
+from app.services.cases import (
+    CASE_VIEW,
+    CasePage,
+    CaseView,
+    EventInput,
+    HistoryView,
+    NotificationInput,
+    NotificationView,
+    ReferralInput,
+)
+from app.services.errors import FieldProblem, InvalidInput
 from app.workflow import State
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
@@ -32,19 +36,35 @@ Referrer = Annotated[Principal, Depends(authorize(Permission.refer))]
 Notifier = Annotated[Principal, Depends(authorize(Permission.notify))]
 Reader = Annotated[Principal, Depends(authorize(Permission.read_cases))]
 Sender = Annotated[Principal, Depends(authorize(Permission.send_events))]
+CaseworkerAssigner = Annotated[Principal, Depends(authorize(Permission.assign_caseworkers))]
 IdentityReader = Annotated[Principal, Depends(authorize(Permission.read_identity))]
 Eraser = Annotated[Principal, Depends(authorize(Permission.erase_case))]
 
 
-def _case_body(view: CaseView) -> dict[str, Any]:
-    return CaseOut.model_validate(view).model_dump(mode="json")
+def _case_response(view: CaseView, status_code: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
+    headers = {"ETag": f'"{view.version}"', **(headers or {})}
+    return JSONResponse(CASE_VIEW.dump_python(view, mode="json"), status_code=status_code, headers=headers)
 
 
-def _case_response(view: CaseView, status_code: int = 200) -> JSONResponse:
-    return JSONResponse(_case_body(view), status_code=status_code, headers={"ETag": f'"{view.version}"'})
+def expected_version(if_match: str | None) -> int | None:
+    """The version an `If-Match` header names, quoted as an ETag (weak or not) or bare."""
+    if if_match is None:
+        return None
+    value = if_match.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise InvalidInput(
+            "If-Match must be the case's version", [FieldProblem(("expected_version",), "not a version")]
+        )
+    return int(value)
 
 
-@router.post("/referrals", status_code=201, response_model=CaseOut, summary="Refer a presumed victim")
+@router.post(
+    "/referrals",
+    status_code=201,
+    response_model=CaseView,
+    summary="Refer a presumed victim",
+    dependencies=[fields_from(headers={"idempotency_key": "Idempotency-Key"})],
+)
 def create_referral(
     ctx: Context,
     principal: Referrer,
@@ -66,26 +86,16 @@ def create_referral(
         consent_given=body.consent.given,
         asylum_interview_reference=body.asylum_interview_reference,
     )
-    result = cases.refer(
-        ctx,
-        principal,
-        referral,
-        raw_body=body.model_dump(mode="json", by_alias=True),
-        idempotency_key=idempotency_key,
-        render=_case_body,
-    )
-    headers = {"ETag": f'"{result.view["version"]}"'}
-    if result.replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(result.view, status_code=201, headers=headers)
+    result = cases.refer(ctx, principal, referral, idempotency_key=idempotency_key)
+    return _case_response(result.view, 201, {"Idempotent-Replayed": "true"} if result.replayed else None)
 
 
-@router.get("/cases/{case_id}", response_model=CaseOut)
+@router.get("/cases/{case_id}", response_model=CaseView)
 def get_case(ctx: Context, principal: Reader, case_id: uuid.UUID) -> JSONResponse:
     return _case_response(cases.get_case(ctx, principal, case_id))
 
 
-@router.get("/cases", response_model=CasePageOut)
+@router.get("/cases", response_model=CasePage, dependencies=[fields_from(query=["cursor"])])
 def list_cases(
     ctx: Context,
     principal: Reader,
@@ -94,39 +104,31 @@ def list_cases(
     organisation_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
-) -> CasePageOut:
-    page = cases.list_cases(
-        ctx,
-        principal,
-        state=state.value if state else None,
-        overdue=overdue,
-        organisation_id=organisation_id,
-        limit=limit,
-        cursor=cursor,
+) -> CasePage:
+    return cases.list_cases(
+        ctx, principal, state=state, overdue=overdue, organisation_id=organisation_id, limit=limit, cursor=cursor
     )
-    return CasePageOut(items=[CaseOut.model_validate(v) for v in page.items], next_cursor=page.next_cursor)
 
 
-@router.get("/cases/{case_id}/history", response_model=list[HistoryOut])
-def case_history(ctx: Context, principal: Reader, case_id: uuid.UUID) -> list[HistoryOut]:
-    return [HistoryOut.model_validate(h) for h in cases.history(ctx, principal, case_id)]
+@router.get("/cases/{case_id}/history", response_model=list[HistoryView])
+def case_history(ctx: Context, principal: Reader, case_id: uuid.UUID) -> list[HistoryView]:
+    return cases.history(ctx, principal, case_id)
 
 
 @router.post(
     "/cases/{case_id}/events",
-    response_model=CaseOut,
+    response_model=CaseView,
     responses={409: {"description": "not allowed in this state"}, 412: {"description": "stale If-Match"}},
+    dependencies=[fields_from(headers={"expected_version": "If-Match"})],
 )
 def send_event(
     ctx: Context,
     principal: Sender,
     case_id: uuid.UUID,
-    body: EventIn,
+    body: EventInput,
     if_match: Annotated[str | None, Header(max_length=40)] = None,
 ) -> JSONResponse:
-    fields = body.model_dump(mode="json", exclude={"event"}, exclude_none=True)
-    view = cases.send_event(ctx, principal, case_id, EventInput(body.event.value, fields), if_match)
-    return _case_response(view)
+    return _case_response(cases.send_event(ctx, principal, case_id, body, expected_version(if_match)))
 
 
 @router.get(
@@ -151,19 +153,21 @@ def erase_case(ctx: Context, principal: Eraser, case_id: uuid.UUID, body: Erasur
     return Response(status_code=204)
 
 
-@router.post("/cases/{case_id}/caseworkers", response_model=CaseOut, summary="Assign a caseworker (coordinator)")
-def assign_caseworker(ctx: Context, principal: Sender, case_id: uuid.UUID, body: CaseworkerIn) -> JSONResponse:
+@router.post("/cases/{case_id}/caseworkers", response_model=CaseView, summary="Assign a caseworker (coordinator)")
+def assign_caseworker(
+    ctx: Context, principal: CaseworkerAssigner, case_id: uuid.UUID, body: CaseworkerIn
+) -> JSONResponse:
     return _case_response(cases.assign_caseworker(ctx, principal, case_id, body.caseworker_id))
 
 
 @router.post(
     "/notifications",
     status_code=201,
-    response_model=NotificationOut,
+    response_model=NotificationView,
     summary="Count an adult who did not consent",
 )
-def create_notification(ctx: Context, principal: Notifier, body: NotificationIn) -> NotificationOut:
-    view = cases.notify(
+def create_notification(ctx: Context, principal: Notifier, body: NotificationIn) -> NotificationView:
+    return cases.notify(
         ctx,
         principal,
         NotificationInput(
@@ -174,4 +178,3 @@ def create_notification(ctx: Context, principal: Notifier, body: NotificationIn)
             exploitation_forms=[f.value for f in body.exploitation_forms],
         ),
     )
-    return NotificationOut.model_validate(view)

@@ -1,17 +1,39 @@
-"""Every error as an RFC 9457 problem document (application/problem+json); never a trace or personal data."""
+"""Every error as an RFC 9457 problem document (application/problem+json); never a trace or personal data.
+
+The HTTP statuses and problem types of the service's errors are decided here and nowhere else: services name
+what went wrong in the domain's terms (`app/services/errors.py`, a workflow refusal's kind), this module says
+it in HTTP. Services name the domain field of an invalid input; `fields_from` (declared on a route) says
+which came from the query or a header, and everything else came from the body.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.services.errors import ServiceError, TooManyRequests
+from app.services.errors import (
+    Conflict,
+    DutiesNotSeparated,
+    FieldProblem,
+    Forbidden,
+    Gone,
+    InvalidInput,
+    KeyStillInUse,
+    NotFound,
+    PayloadTooLarge,
+    PreconditionFailed,
+    ServiceError,
+    TooManyRequests,
+    Unauthenticated,
+    UnsupportedMediaType,
+)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://nrm.example/problems/"
@@ -61,14 +83,68 @@ async def _on_http_exception(_request: Request, error: Exception) -> ProblemResp
     return problem(error.status_code, detail, headers=headers)
 
 
-async def _on_service_error(_request: Request, error: Exception) -> ProblemResponse:
+#: The status and title of each error of the service (a subclass takes its nearest listed ancestor's).
+STATUS_OF_ERROR: Mapping[type[ServiceError], tuple[int, str]] = {
+    ServiceError: (400, "Bad request"),
+    Unauthenticated: (401, "Not authenticated"),
+    Forbidden: (403, "Forbidden"),
+    NotFound: (404, "Not found"),
+    Conflict: (409, "Conflict"),
+    KeyStillInUse: (409, "Key still in use"),
+    Gone: (410, "Personal data erased"),
+    PreconditionFailed: (412, "Precondition failed"),
+    PayloadTooLarge: (413, "Payload too large"),
+    UnsupportedMediaType: (415, "Unsupported media type"),
+    InvalidInput: (422, "Invalid input"),
+    DutiesNotSeparated: (422, "Separation of duties"),
+    TooManyRequests: (429, "Too many requests"),
+}
+
+
+def status_of(error: ServiceError) -> tuple[int, str]:
+    """The HTTP status and title that say this error."""
+    for cls in type(error).__mro__:
+        if cls in STATUS_OF_ERROR:
+            return STATUS_OF_ERROR[cls]
+    raise AssertionError("every ServiceError has a status")
+
+
+_SOURCES = "field_sources"
+
+
+def fields_from(*, query: Iterable[str] = (), headers: Mapping[str, str] | None = None) -> Any:
+    """A route dependency: which domain fields of the route's use-case come from the query or from a header
+    (by the header's name), so that an invalid one is located there. The rest came from the body."""
+    sources: dict[str, list[str | int]] = {name: ["query", name] for name in query}
+    sources |= {name: ["header", header] for name, header in (headers or {}).items()}
+
+    def declare(request: Request) -> None:
+        setattr(request.state, _SOURCES, sources)
+
+    return Depends(declare)
+
+
+def locate(request: Request, problem: FieldProblem) -> list[str | int]:
+    """Where in the request the domain field of this problem came from: `["body", ...]` unless declared."""
+    sources: dict[str, list[str | int]] = getattr(request.state, _SOURCES, {})
+    field = problem.loc[0] if problem.loc else None
+    if isinstance(field, str) and field in sources:
+        return [*sources[field], *problem.loc[1:]]
+    return ["body", *problem.loc]
+
+
+async def _on_service_error(request: Request, error: Exception) -> ProblemResponse:
     assert isinstance(error, ServiceError)
+    status, title = status_of(error)
     headers: dict[str, str] = {}
-    if error.status == 401:
+    if isinstance(error, Unauthenticated):
         headers["WWW-Authenticate"] = "Bearer"
     if isinstance(error, TooManyRequests):
         headers["Retry-After"] = str(error.retry_after_seconds)
-    return problem(error.status, error.detail, title=error.title, headers=headers or None, **error.extra())
+    extra = error.extra()
+    if isinstance(error, InvalidInput):
+        extra["errors"] = [{"loc": locate(request, e), "msg": e.msg} for e in error.errors]
+    return problem(status, error.detail, title=title, headers=headers or None, **extra)
 
 
 async def _on_unexpected(_request: Request, error: Exception) -> ProblemResponse:
@@ -104,4 +180,13 @@ def problem_schema() -> dict[str, Any]:
     }
 
 
-__all__ = ["PROBLEM_MEDIA_TYPE", "ProblemResponse", "install_problem_handlers", "problem", "problem_schema"]
+__all__ = [
+    "PROBLEM_MEDIA_TYPE",
+    "STATUS_OF_ERROR",
+    "ProblemResponse",
+    "fields_from",
+    "install_problem_handlers",
+    "problem",
+    "problem_schema",
+    "status_of",
+]

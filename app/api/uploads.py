@@ -34,7 +34,7 @@ class MultipartSink(Protocol):
 
 
 def _malformed(reason: str) -> InvalidInput:
-    return InvalidInput(f"the upload is not valid multipart/form-data: {reason}", [FieldProblem(["body"], reason)])
+    return InvalidInput(f"the upload is not valid multipart/form-data: {reason}", [FieldProblem((), reason)])
 
 
 class _Parts:

@@ -171,16 +171,15 @@ class CaseKey(Base):
 
 
 class IdempotencyRecord(Base):
-    """The first answer to a request sent with an Idempotency-Key, replayed to a retry."""
+    """The first result of a referral sent with an idempotency key, given again to a retry."""
 
     __tablename__ = "idempotency_records"
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     request_hash: Mapped[str] = mapped_column(String(64))
-    status_code: Mapped[int] = mapped_column(Integer)
-    # The first answer, replayed as it was: a case view, which holds no personal data.
-    response_body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The use-case's first result, given again as it was: a case view as JSON, which holds no personal data.
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)
     case_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

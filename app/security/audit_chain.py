@@ -190,7 +190,7 @@ _INNER_PAD: Final = bytes(x ^ 0x36 for x in range(256))
 _OUTER_PAD: Final = bytes(x ^ 0x5C for x in range(256))
 
 
-def _hmac_sha256_hex(key: bytes) -> Callable[[bytes], str]:
+def hmac_sha256_hex(key: bytes) -> Callable[[bytes], str]:
     """HMAC-SHA256 (RFC 2104) with the key schedule done once, for verifying many entries under one key.
 
     `hmac.digest` redoes the key schedule and an OpenSSL context set-up for every message, which is half of
@@ -351,7 +351,7 @@ def verify_chain(
     head: str | None = None
     anchor = expected_head.sequence if expected_head is not None else 0
     # Locals: this loop runs tens of millions of times and attribute lookups are a large part of its cost.
-    mac_of, compare, canonical = _hmac_sha256_hex(key), hmac.compare_digest, _canonical
+    mac_of, compare, canonical = hmac_sha256_hex(key), hmac.compare_digest, _canonical
     for entry in iterator:
         try:
             good = (

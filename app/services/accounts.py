@@ -6,8 +6,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar, cast
+from typing import Annotated, Any, TypeVar, cast
 
+from pydantic import Field
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -16,10 +17,10 @@ from app.db import read_only, transaction
 from app.models import AccessToken, Organisation, User, UserRole
 from app.security.login_throttle import rules_from
 from app.security.passwords import hash_password, password_problem, verify_password
-from app.security.permissions import ADMIN_ROLE, PERSONAL_DATA_ROLES, ROLES, Principal
+from app.security.permissions import ROLES, Principal
 from app.security.tokens import InvalidToken, issue_token, read_token
 from app.services import audit, login_throttle
-from app.services.cases import audit_actor_of
+from app.services.cases.core import audit_actor_of
 from app.services.context import ServiceContext
 from app.services.errors import (
     Conflict,
@@ -29,7 +30,8 @@ from app.services.errors import (
     NotFound,
     Unauthenticated,
 )
-from app.workflow import Sector
+from app.workflow import Role, Sector
+from app.workflow.authority import PERSONAL_DATA_ROLES, duties_not_separated
 
 BAD_CREDENTIALS = "the username or the password is wrong"
 T = TypeVar("T")
@@ -125,12 +127,7 @@ def principal_for_token(ctx: ServiceContext, token: str) -> Principal:
         raise Unauthenticated("the token has expired")
     if not is_active or not organisation_active:
         raise Unauthenticated("the account is disabled")
-    return Principal(
-        user_id=user_id,
-        organisation_id=organisation_id,
-        sector=sector,
-        roles=frozenset(row.role for row in rows if row.role is not None),
-    )
+    return Principal.of(user_id, organisation_id, sector, (row.role for row in rows if row.role is not None))
 
 
 def log_out(ctx: ServiceContext, token: str) -> None:
@@ -146,7 +143,7 @@ def log_out(ctx: ServiceContext, token: str) -> None:
 class OrganisationView:
     id: uuid.UUID
     name: str
-    sector: str
+    sector: Sector
     is_active: bool = True
 
 
@@ -155,7 +152,7 @@ class UserView:
     id: uuid.UUID
     username: str
     organisation_id: uuid.UUID
-    roles: list[str]
+    roles: list[Role]
     is_active: bool
 
 
@@ -166,15 +163,15 @@ class GrantView:
     user_id: uuid.UUID
     username: str
     organisation_id: uuid.UUID
-    role: str
+    role: Role
     granted_at: datetime
-    granted_by: uuid.UUID | None
+    granted_by: Annotated[uuid.UUID | None, Field(description="the admin who granted it; null: the command line")]
     account_active: bool
     organisation_active: bool
 
 
 def _organisation_view(org: Organisation) -> OrganisationView:
-    return OrganisationView(id=org.id, name=org.name, sector=org.sector, is_active=org.is_active)
+    return OrganisationView(id=org.id, name=org.name, sector=Sector(org.sector), is_active=org.is_active)
 
 
 def _user_view(user: User) -> UserView:
@@ -182,7 +179,7 @@ def _user_view(user: User) -> UserView:
         id=user.id,
         username=user.username,
         organisation_id=user.organisation_id,
-        roles=user.roles,
+        roles=[Role(role) for role in user.roles],
         is_active=user.is_active,
     )
 
@@ -216,7 +213,7 @@ def create_organisation(
     ctx: ServiceContext, name: str, sector: str, *, by: Principal | None = None
 ) -> OrganisationView:
     if sector not in {s.value for s in Sector}:
-        raise InvalidInput("unknown sector", [FieldProblem(["body", "sector"], "unknown sector")])
+        raise InvalidInput("unknown sector", [FieldProblem(("sector",), "unknown sector")])
     now = ctx.clock.now()
     try:
         with transaction(ctx.sessions) as session:
@@ -232,7 +229,7 @@ def create_organisation(
 
 
 def list_organisations(ctx: ServiceContext) -> list[OrganisationView]:
-    with transaction(ctx.sessions) as session:
+    with read_only(ctx.read_sessions) as session:
         return [_organisation_view(o) for o in session.scalars(select(Organisation).order_by(Organisation.name))]
 
 
@@ -261,21 +258,21 @@ def _role_problems(roles: list[str]) -> list[FieldProblem]:
     problems: list[FieldProblem] = []
     unknown_roles = sorted(set(roles) - ROLES)
     if unknown_roles:
-        problems.append(FieldProblem(["body", "roles"], "unknown role: " + ", ".join(unknown_roles)))
+        problems.append(FieldProblem(("roles",), "unknown role: " + ", ".join(unknown_roles)))
     if not roles:
-        problems.append(FieldProblem(["body", "roles"], "at least one role is needed"))
+        problems.append(FieldProblem(("roles",), "at least one role is needed"))
     return problems
 
 
 def _check_separation_of_duties(roles: list[str]) -> None:
-    """The operator grants roles and reads no personal data: `admin` never goes with a personal-data role."""
-    overlap = sorted(set(roles) & PERSONAL_DATA_ROLES)
-    if ADMIN_ROLE in roles and overlap:
+    """Whoever grants roles reads no personal data (`authority.duties_not_separated`): a refusal that says so."""
+    clashing = sorted(duties_not_separated(Role(role) for role in roles))
+    if clashing:
         message = (
-            f"separation of duties: an account with the {ADMIN_ROLE} role may not also hold a role that reads "
-            f"personal data ({', '.join(overlap)}); use a separate account"
+            "separation of duties: an account that manages accounts may not also hold a role that reads "
+            f"personal data ({', '.join(clashing)}); use a separate account"
         )
-        raise DutiesNotSeparated(message, [FieldProblem(["body", "roles"], message)])
+        raise DutiesNotSeparated(message, [FieldProblem(("roles",), message)])
 
 
 def _check_new_user(
@@ -284,11 +281,11 @@ def _check_new_user(
     problems = _role_problems(roles)
     reason = password_problem(password)
     if reason:
-        problems.append(FieldProblem(["body", "password"], reason))
+        problems.append(FieldProblem(("password",), reason))
     if not username.strip() or not username.isprintable():
-        problems.append(FieldProblem(["body", "username"], "must be a printable, non-empty name"))
+        problems.append(FieldProblem(("username",), "must be a printable, non-empty name"))
     if session.get(Organisation, organisation_id) is None:
-        problems.append(FieldProblem(["body", "organisation_id"], "no such organisation"))
+        problems.append(FieldProblem(("organisation_id",), "no such organisation"))
     if problems:
         raise InvalidInput("the user cannot be created", problems)
     _check_separation_of_duties(roles)
@@ -312,7 +309,7 @@ def create_user(
     *,
     by: Principal | None = None,
 ) -> UserView:
-    with transaction(ctx.sessions) as session:
+    with read_only(ctx.read_sessions) as session:
         _check_new_user(session, username, password, organisation_id, roles)
     # argon2 outside any transaction: hashing must never hold the database's write lock.
     password_hash = hash_password(password)
@@ -344,7 +341,7 @@ def create_user(
 
 
 def list_users(ctx: ServiceContext) -> list[UserView]:
-    with transaction(ctx.sessions) as session:
+    with read_only(ctx.read_sessions) as session:
         return [_user_view(u) for u in session.scalars(select(User).order_by(User.username))]
 
 
@@ -411,7 +408,7 @@ def list_personal_data_grants(ctx: ServiceContext) -> list[GrantView]:
             )
             .join(User, User.id == UserRole.user_id)
             .join(Organisation, Organisation.id == User.organisation_id)
-            .where(UserRole.role.in_(sorted(PERSONAL_DATA_ROLES)))
+            .where(UserRole.role.in_(sorted(role.value for role in PERSONAL_DATA_ROLES)))
             .order_by(User.username, UserRole.role)
         ).all()
-    return [GrantView(*row) for row in rows]
+    return [GrantView(row[0], row[1], row[2], Role(row[3]), *row[4:]) for row in rows]

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.db import transaction
+from app.db import read_only, transaction
 from app.models import AuditEntry, AuditHead
 from app.security.audit_chain import ChainHead, VerifyResult, new_entry, verify_chain
 from app.security.keyfile import KeyRing
@@ -108,7 +108,7 @@ class AuditEntryView:
 
 
 def list_entries(ctx: ServiceContext, *, case_id: str | None, after: int | None, limit: int) -> list[AuditEntryView]:
-    with transaction(ctx.sessions) as session:
+    with read_only(ctx.read_sessions) as session:
         query = select(AuditEntry).order_by(AuditEntry.sequence).limit(limit)
         if case_id is not None:
             query = query.where(AuditEntry.case_id == case_id)
@@ -120,13 +120,16 @@ def list_entries(ctx: ServiceContext, *, case_id: str | None, after: int | None,
         ]
 
 
-def _all_entries(session: Session) -> Iterator[AuditEntry]:
+def _all_entries(session: Session, upto: int) -> Iterator[AuditEntry]:
     # Keyset pages rather than one cursor: constant memory on both databases, and each page is an index scan.
     last = 0
     while True:
         page = list(
             session.scalars(
-                select(AuditEntry).where(AuditEntry.sequence > last).order_by(AuditEntry.sequence).limit(VERIFY_BATCH)
+                select(AuditEntry)
+                .where(AuditEntry.sequence > last, AuditEntry.sequence <= upto)
+                .order_by(AuditEntry.sequence)
+                .limit(VERIFY_BATCH)
             )
         )
         if not page:
@@ -137,23 +140,37 @@ def _all_entries(session: Session) -> Iterator[AuditEntry]:
 
 
 def verify(ctx: ServiceContext, expected_head: ChainHead | None = None) -> VerifyResult:
-    with transaction(ctx.sessions) as session:
-        result = verify_chain(ctx.keyring.audit_hmac_key, _all_entries(session), expected_head=expected_head)
+    """Check the whole chain up to the head recorded when the check starts. A read-only session takes no
+    lock, so entries may be appended meanwhile: the head is read first and later entries are left for the next
+    check (an entry and the head that counts it are committed together, so every entry up to it is there)."""
+    with read_only(ctx.read_sessions) as session:
         recorded = session.get(AuditHead, 1)
-        if result.valid and recorded is not None and recorded.sequence != result.entries:
+        assert recorded is not None, "the migration creates the audit head row"
+        recorded_sequence = recorded.sequence
+        entries = _all_entries(session, upto=recorded_sequence)
+        result = verify_chain(ctx.keyring.audit_hmac_key, entries, expected_head=expected_head)
+        if result.valid and recorded_sequence != result.entries:
             # Entries cut from the end leave a shorter chain that is valid in itself; the head row knows better.
             return VerifyResult(
                 False,
                 result.entries,
                 result.head,
                 result.entries + 1,
-                f"the log ends at entry {result.entries} but the chain head records entry {recorded.sequence}",
+                f"the log ends at entry {result.entries} but the chain head records entry {recorded_sequence}",
             )
+        if result.valid:
+            # One statement, so one snapshot: an entry beyond the head it sees was never appended by the service.
+            current_head = select(AuditHead.sequence).where(AuditHead.id == 1).scalar_subquery()
+            stray = session.scalar(select(func.min(AuditEntry.sequence)).where(AuditEntry.sequence > current_head))
+            if stray is not None:
+                return VerifyResult(
+                    False, result.entries, result.head, stray, f"entry {stray} lies beyond the recorded chain head"
+                )
         return result
 
 
 def head(ctx: ServiceContext) -> ChainHead:
-    with transaction(ctx.sessions) as session:
+    with read_only(ctx.read_sessions) as session:
         row = session.get(AuditHead, 1)
         assert row is not None, "the migration creates the audit head row"
         return ChainHead(row.sequence, row.mac)

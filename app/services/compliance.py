@@ -24,7 +24,7 @@ from sqlalchemy import Float, Select, and_, case, cast, func, literal, or_, sele
 from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.expression import ColumnElement
 
-from app.db import transaction
+from app.db import read_only
 from app.models import Case, Deadline
 from app.models.base import UTCDateTime
 from app.services.context import ServiceContext
@@ -120,7 +120,7 @@ def compliance(
         start,
         end,
     )
-    with transaction(ctx.sessions) as session:
+    with read_only(ctx.read_sessions) as session:
         totals = session.execute(totals_query).all()
         percentiles = _days_to_meet_percentiles(session, group_by, start, end)
         cut_short = session.scalar(_cut_short_query(start, end)) or 0
@@ -278,7 +278,7 @@ def breaches(
         query = base
         if last is not None:
             query = query.where(or_(Deadline.due_at > last[0], and_(Deadline.due_at == last[0], Deadline.id > last[1])))
-        with transaction(ctx.sessions) as session:
+        with read_only(ctx.read_sessions) as session:
             page = session.execute(query.order_by(Deadline.due_at, Deadline.id).limit(BREACH_PAGE)).all()
         if not page:
             return

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from app.db import transaction
+from app.db import read_only
 from app.models import User
 from app.services import accounts
 from app.services.context import ServiceContext
@@ -57,7 +57,7 @@ class DemoAccount:
 
 
 def database_is_empty(ctx: ServiceContext) -> bool:
-    with transaction(ctx.sessions) as session:
+    with read_only(ctx.read_sessions) as session:
         return (session.scalar(select(func.count()).select_from(User)) or 0) == 0
 
 

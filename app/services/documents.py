@@ -13,11 +13,11 @@
 - Refusals happen before the row is added and inside the transaction: nothing is stored.
 - Storage: the whole chunked ciphertext (`ChunkedEncryptor`, bound to the case and the document id) in a
   LargeBinary column — simple and transactional; erasure sets it to NULL and destroys the case key.
-- Reading: need-to-know (`may_read_personal_data`), a stated purpose, an audit entry; 410 after erasure.
+- Reading: need-to-know (`authority.reads_personal_data`), a stated purpose, an audit entry; 410 after erasure.
 - An `asylum_interview` transcript is kept only with the person's consent (`case.consent_given`) or for a
   child (a child's case needs no consent, as for the referral itself); otherwise 409.
 - A `panel_opinion` is the referring organisation's written opinion for the panel file (it does not vote):
-  only a referrer of the referring organisation uploads one.
+  only the relations `authority.PANEL_OPINION_AUTHORS` names upload one.
 - The file name is not kept (it can name the person).
 """
 
@@ -28,17 +28,17 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.db import read_only, transaction
-from app.models import Document
+from app.models import Case, Document
 from app.security.envelope import ChunkedEncryptor, decrypt_chunks
 from app.security.permissions import Principal
-from app.services import audit
+from app.services.case_access import case_ties
 from app.services.case_keys import open_case_key
-from app.services.cases import audit_actor_of, has_need_to_know, load_visible_case
+from app.services.cases.core import append_audit, load_visible_case, require_need_to_know
 from app.services.context import ServiceContext
 from app.services.errors import (
     Conflict,
@@ -49,9 +49,12 @@ from app.services.errors import (
     NotFound,
     PayloadTooLarge,
     UnsupportedMediaType,
+    choice,
 )
+from app.workflow.authority import PANEL_OPINION_AUTHORS, relations_of
+from app.workflow.support import DocumentKind
 
-DOCUMENT_KINDS = frozenset({"evidence", "asylum_interview", "panel_opinion", "other"})
+_DOCUMENTS = "this case's documents"
 ALLOWED_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg", "text/plain"})
 _MAGIC = {"application/pdf": b"%PDF-", "image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}
 
@@ -59,7 +62,7 @@ _MAGIC = {"application/pdf": b"%PDF-", "image/png": b"\x89PNG\r\n\x1a\n", "image
 @dataclass(frozen=True)
 class DocumentView:
     id: uuid.UUID
-    kind: str
+    kind: DocumentKind
     size: int
     content_type: str
     uploaded_at: datetime
@@ -75,35 +78,25 @@ def normalise_type(declared: str | None) -> str:
     return (declared or "").split(";", 1)[0].strip().lower()
 
 
-class _CaseFacts(Protocol):
-    """What the upload rules need to know of a case (a `Case` row, or what was read of it when the upload began)."""
-
-    @property
-    def referring_organisation_id(self) -> uuid.UUID: ...
-    @property
-    def consent_given(self) -> bool: ...
-    @property
-    def is_child(self) -> bool: ...
-
-
 @dataclass(frozen=True)
-class _FactsAtStart:
-    referring_organisation_id: uuid.UUID
+class UploadFacts:
+    """What the upload rules need of a case and of the uploader's relation to it, read with a session (when the
+    upload begins, and again in the transaction that stores it)."""
+
+    writes_panel_opinion: bool
     consent_given: bool
     is_child: bool
 
 
-def _check_kind(kind: str) -> None:
-    if kind not in DOCUMENT_KINDS:
-        raise InvalidInput("unknown document kind", [FieldProblem(["body", "kind"], "unknown value")])
+def upload_facts(session: Session, principal: Principal, case: Case) -> UploadFacts:
+    authors = relations_of(principal.actor, case_ties(session, case)) & PANEL_OPINION_AUTHORS
+    return UploadFacts(bool(authors), case.consent_given, case.is_child)
 
 
-def _check_upload_rights(principal: Principal, case: _CaseFacts, kind: str) -> None:
-    if kind == "panel_opinion" and not (
-        "referrer" in principal.roles and case.referring_organisation_id == principal.organisation_id
-    ):
+def _check_upload_rights(facts: UploadFacts, kind: DocumentKind) -> None:
+    if kind is DocumentKind.panel_opinion and not facts.writes_panel_opinion:
         raise Forbidden("the written opinion is uploaded by the referring organisation")
-    if kind == "asylum_interview" and not (case.consent_given or case.is_child):
+    if kind is DocumentKind.asylum_interview and not (facts.consent_given or facts.is_child):
         raise Conflict("an asylum interview transcript needs the person's consent")
 
 
@@ -137,11 +130,11 @@ class DocumentUpload:
     checked and encrypted chunk by chunk (`ChunkedEncryptor`, bound to the case and the document id). Only the
     ciphertext is kept. Pure: no database, no I/O; made by `begin_upload`, stored by `finish_upload`."""
 
-    def __init__(self, principal: Principal, case_id: uuid.UUID, case_key: bytes, facts: _CaseFacts, max_bytes: int):
+    def __init__(self, principal: Principal, case_id: uuid.UUID, case_key: bytes, facts: UploadFacts, max_bytes: int):
         self.principal = principal
         self.case_id = case_id
         self.document_id = uuid.uuid4()
-        self.kind: str | None = None
+        self.kind: DocumentKind | None = None
         self.content_type: str | None = None
         self.size = 0
         self._case_key = case_key
@@ -154,14 +147,14 @@ class DocumentUpload:
 
     def set_kind(self, kind: str) -> None:
         if self.kind is not None:
-            raise InvalidInput("one kind per document", [FieldProblem(["body", "kind"], "given twice")])
-        _check_kind(kind)
-        _check_upload_rights(self.principal, self._facts, kind)  # refused before the content is read
-        self.kind = kind
+            raise InvalidInput("one kind per document", [FieldProblem(("kind",), "given twice")])
+        document_kind = choice(DocumentKind, kind, "kind")
+        _check_upload_rights(self._facts, document_kind)  # refused before the content is read
+        self.kind = document_kind
 
     def begin_content(self, declared_type: str | None) -> None:
         if self._encryptor is not None:
-            raise InvalidInput("one file per upload", [FieldProblem(["body", "file"], "given twice")])
+            raise InvalidInput("one file per upload", [FieldProblem(("file",), "given twice")])
         content_type = normalise_type(declared_type)
         if content_type not in ALLOWED_TYPES:
             raise UnsupportedMediaType("accepted types: " + ", ".join(sorted(ALLOWED_TYPES)))
@@ -171,9 +164,7 @@ class DocumentUpload:
 
     def write(self, chunk: bytes) -> None:
         if self._encryptor is None or self._check is None or self._complete:
-            raise InvalidInput(
-                "the file's content comes within its part", [FieldProblem(["body", "file"], "misplaced")]
-            )
+            raise InvalidInput("the file's content comes within its part", [FieldProblem(("file",), "misplaced")])
         self.size += len(chunk)
         if self.size > self._max_bytes:
             raise PayloadTooLarge(f"a document may hold at most {self._max_bytes} bytes")
@@ -182,9 +173,7 @@ class DocumentUpload:
 
     def end_content(self) -> None:
         if self._encryptor is None or self._check is None or self._complete:
-            raise InvalidInput(
-                "the file's content comes within its part", [FieldProblem(["body", "file"], "misplaced")]
-            )
+            raise InvalidInput("the file's content comes within its part", [FieldProblem(("file",), "misplaced")])
         self._check.feed(b"", final=True)
         self._sealed.append(self._encryptor.finalize())
         self._complete = True
@@ -192,9 +181,9 @@ class DocumentUpload:
     def ciphertext(self) -> bytes:
         problems = []
         if self.kind is None:
-            problems.append(FieldProblem(["body", "kind"], "field required"))
+            problems.append(FieldProblem(("kind",), "field required"))
         if not self._complete:
-            problems.append(FieldProblem(["body", "file"], "field required"))
+            problems.append(FieldProblem(("file",), "field required"))
         if problems:
             raise InvalidInput("the upload needs a file and its kind", problems)
         return b"".join(self._sealed)
@@ -204,10 +193,9 @@ def begin_upload(ctx: ServiceContext, principal: Principal, case_id: uuid.UUID) 
     """Whether this caller may upload to this case at all, decided before a byte of the body is read."""
     with read_only(ctx.read_sessions) as session:
         case = load_visible_case(session, principal, case_id, for_update=False)
-        if not has_need_to_know(session, principal, case):
-            raise Forbidden("you have no need-to-know for this case's documents")
+        require_need_to_know(session, principal, case, _DOCUMENTS)
         cipher = open_case_key(session, ctx.keyring, case.id)  # 410 after erasure
-        facts = _FactsAtStart(case.referring_organisation_id, case.consent_given, case.is_child)
+        facts = upload_facts(session, principal, case)
         return DocumentUpload(principal, case.id, cipher.key, facts, ctx.settings.max_document_bytes)
 
 
@@ -218,15 +206,14 @@ def finish_upload(ctx: ServiceContext, upload: DocumentUpload) -> DocumentView:
     principal, now = upload.principal, ctx.clock.now()
     with transaction(ctx.sessions) as session:
         case = load_visible_case(session, principal, upload.case_id, for_update=True)
-        if not has_need_to_know(session, principal, case):
-            raise Forbidden("you have no need-to-know for this case's documents")
-        _check_upload_rights(principal, case, upload.kind)
+        require_need_to_know(session, principal, case, _DOCUMENTS)
+        _check_upload_rights(upload_facts(session, principal, case), upload.kind)
         open_case_key(session, ctx.keyring, case.id)  # 410 if the case was erased while the document came in
         session.add(
             Document(
                 id=upload.document_id,
                 case_id=case.id,
-                kind=upload.kind,
+                kind=upload.kind.value,
                 content_type=upload.content_type,
                 size=upload.size,
                 uploaded_at=now,
@@ -235,19 +222,19 @@ def finish_upload(ctx: ServiceContext, upload: DocumentUpload) -> DocumentView:
                 content=content,
             )
         )
-        audit.append(
+        append_audit(
             session,
-            ctx.keyring,
-            time=now,
-            actor=audit_actor_of(principal),
-            action="document.uploaded",
-            case_id=str(case.id),
+            ctx,
+            principal,
+            "document.uploaded",
             details={
                 "document_id": str(upload.document_id),
-                "kind": upload.kind,
+                "kind": upload.kind.value,
                 "size": upload.size,
                 "content_type": upload.content_type,
             },
+            now=now,
+            case=case,
         )
         return DocumentView(upload.document_id, upload.kind, upload.size, upload.content_type, now)
 
@@ -272,14 +259,14 @@ def upload(
 
 def list_documents(ctx: ServiceContext, principal: Principal, case_id: uuid.UUID) -> list[DocumentView]:
     """What is on file (never the content): the panel sees the testimony available before asking again."""
-    with transaction(ctx.sessions) as session:
+    with read_only(ctx.read_sessions) as session:
         case = load_visible_case(session, principal, case_id, for_update=False)
         rows = session.execute(
             select(Document.id, Document.kind, Document.size, Document.content_type, Document.uploaded_at)
             .where(Document.case_id == case.id)
             .order_by(Document.uploaded_at, Document.id)
         ).all()
-        return [DocumentView(r.id, r.kind, r.size, r.content_type, r.uploaded_at) for r in rows]
+        return [DocumentView(r.id, DocumentKind(r.kind), r.size, r.content_type, r.uploaded_at) for r in rows]
 
 
 def read_document(
@@ -288,8 +275,7 @@ def read_document(
     now = ctx.clock.now()
     with transaction(ctx.sessions) as session:
         case = load_visible_case(session, principal, case_id, for_update=False)
-        if not has_need_to_know(session, principal, case):
-            raise Forbidden("you have no need-to-know for this case's documents")
+        require_need_to_know(session, principal, case, _DOCUMENTS)
         row = session.get(Document, document_id)
         if row is None or row.case_id != case.id:
             raise NotFound("no such document")
@@ -297,13 +283,13 @@ def read_document(
         if row.content is None:
             raise Gone("the document has been erased")
         data = b"".join(decrypt_chunks(cipher.key, str(case.id), str(row.id), row.content))
-        audit.append(
+        append_audit(
             session,
-            ctx.keyring,
-            time=now,
-            actor=audit_actor_of(principal),
-            action="document.read",
-            case_id=str(case.id),
+            ctx,
+            principal,
+            "document.read",
             details={"document_id": str(row.id), "kind": row.kind, "purpose": purpose},
+            now=now,
+            case=case,
         )
         return DocumentContent(row.content_type, data)

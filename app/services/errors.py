@@ -1,18 +1,25 @@
-"""Errors a use-case can end with. The API turns each into one problem+json status; the CLI into a message.
+"""Errors a use-case can end with, in the domain's terms. Each entrance says them its own way: the API maps each
+class to one problem+json status (`app/api/problems.py`), the command line to a message, the web application
+to a page.
 
-Messages are written for the person calling and never contain personal data.
+Messages are written for the person calling and never contain personal data. `FieldProblem.loc` names the
+domain field (`("reasons_missing",)`, `("idempotency_key",)`); where that field came from in a request (its
+body, its query, a header) is the entrance's to say.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import TypeVar
+
+from app.workflow.model import Refusal, RefusalKind
+
+_Choice = TypeVar("_Choice", bound=StrEnum)
 
 
 class ServiceError(Exception):
-    status = 400
-    title = "Bad request"
-
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
@@ -22,25 +29,19 @@ class ServiceError(Exception):
 
 
 class Unauthenticated(ServiceError):
-    status = 401
-    title = "Not authenticated"
+    """No caller, or not one we recognise."""
 
 
 class Forbidden(ServiceError):
-    status = 403
-    title = "Forbidden"
+    """The caller's role, or their relation to the case, does not allow this."""
 
 
 class NotFound(ServiceError):
-    status = 404
-    title = "Not found"
+    """No such thing, or one the caller may not know of."""
 
 
 class Conflict(ServiceError):
     """The request clashes with the current state (an event not allowed now, a duplicate name...)."""
-
-    status = 409
-    title = "Conflict"
 
     def __init__(self, detail: str, *, state: str | None = None, allowed_events: Sequence[str] = ()) -> None:
         super().__init__(detail)
@@ -62,13 +63,11 @@ class KeyStillInUse(Conflict):
 
 
 class Gone(ServiceError):
-    status = 410
-    title = "Personal data erased"
+    """The personal data asked for were erased."""
 
 
 class PreconditionFailed(ServiceError):
-    status = 412
-    title = "Precondition failed"
+    """The caller's expected version of the case is not the current one."""
 
     def __init__(self, detail: str, *, current_version: int) -> None:
         super().__init__(detail)
@@ -79,43 +78,68 @@ class PreconditionFailed(ServiceError):
 
 
 class PayloadTooLarge(ServiceError):
-    status = 413
-    title = "Payload too large"
+    """More bytes than the service keeps."""
 
 
 class UnsupportedMediaType(ServiceError):
-    status = 415
-    title = "Unsupported media type"
+    """Content of a type the service does not keep, or not of the type it claims."""
 
 
 @dataclass(frozen=True)
 class FieldProblem:
-    loc: list[str | int]
+    loc: tuple[str | int, ...]
     msg: str
 
 
 class InvalidInput(ServiceError):
-    status = 422
-    title = "Invalid input"
+    """The input itself is wrong; `errors` say where, by domain field."""
 
     def __init__(self, detail: str, errors: Sequence[FieldProblem] = ()) -> None:
         super().__init__(detail)
         self.errors = list(errors)
 
     def extra(self) -> dict[str, object]:
-        return {"errors": [{"loc": e.loc, "msg": e.msg} for e in self.errors]}
+        return {"errors": [{"loc": list(e.loc), "msg": e.msg} for e in self.errors]}
 
 
 class DutiesNotSeparated(InvalidInput):
-    """Roles that may not go together on one account (the operator's `admin` and a personal-data role)."""
-
-    title = "Separation of duties"
+    """Roles that may not go together on one account (who manages accounts and a role that reads personal data)."""
 
 
 class TooManyRequests(ServiceError):
-    status = 429
-    title = "Too many requests"
+    """Too many attempts in a while (failed logins)."""
 
     def __init__(self, detail: str, *, retry_after_seconds: int) -> None:
         super().__init__(detail)
         self.retry_after_seconds = retry_after_seconds
+
+
+def choice(kind: type[_Choice], value: str, field: str) -> _Choice:
+    """`value` as a member of the enum `kind`, or invalid input naming `field`."""
+    try:
+        return kind(value)
+    except ValueError:
+        raise InvalidInput(f"unknown {field}", [FieldProblem((field,), "unknown value")]) from None
+
+
+#: The error each kind of workflow refusal ends a use-case with.
+REFUSAL_ERRORS: Mapping[RefusalKind, type[ServiceError]] = {
+    "forbidden": Forbidden,
+    "not_allowed_in_state": Conflict,
+    "held_back": Conflict,
+    "invalid": InvalidInput,
+}
+
+
+def refused(refusal: Refusal) -> ServiceError:
+    """The error that says this workflow refusal: its kind decides the class, the API the status."""
+    error_class = REFUSAL_ERRORS[refusal.kind]
+    if error_class is Conflict:
+        return Conflict(
+            refusal.message,
+            state=refusal.state.value if refusal.state is not None else None,
+            allowed_events=[e.value for e in refusal.allowed_events],
+        )
+    if error_class is InvalidInput:
+        return InvalidInput(refusal.message, [FieldProblem((refusal.code,), refusal.message)])
+    return error_class(refusal.message)

@@ -7,12 +7,11 @@ from app.security.instance_identity import InstanceIdentity
 from app.security.keyfile import KeyRing, MissingInstanceKeysError, retire_instance_keys, rotate_instance_keys
 from app.services import audit
 from app.services.context import ServiceContext
-from app.services.errors import Conflict, NotFound, ServiceError
+from app.services.errors import Conflict, NotFound
 
 
-class InstanceNotConfigured(ServiceError):
-    status = 409
-    title = "Instance identity not configured"
+class InstanceNotConfigured(Conflict):
+    """This instance has no identity for its peers yet (settings or instance keys missing)."""
 
 
 def local_identity(settings: Settings, keyring: KeyRing) -> InstanceIdentity:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.db import transaction
+from app.db import read_only, transaction
 from app.security.keyfile import retire_kek, rotate_kek
 from app.services import audit
 from app.services.context import ServiceContext
@@ -49,7 +49,7 @@ def retire(ctx: ServiceContext, kek_id: str) -> None:
         raise NotFound("no such key-encryption key")
     if kek_id == ctx.keyring.active_kek_id:
         raise Conflict("the active key-encryption key cannot be retired; rotate first")
-    with transaction(ctx.sessions) as session:
+    with read_only(ctx.read_sessions) as session:
         still_wrapped = wrapped_by(session, kek_id)
     if still_wrapped:
         raise KeyStillInUse(

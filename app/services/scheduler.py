@@ -15,11 +15,12 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db import transaction
+from app.db import read_only, transaction
 from app.models import Case, Deadline
 from app.security.login_throttle import rules_from
 from app.services import audit, login_throttle
-from app.services.cases import commit_decision, current_panel, erase_personal_data, snapshot_of
+from app.services.cases.core import SYSTEM_IDS, commit_decision, load_snapshot
+from app.services.cases.personal_data import erase_personal_data
 from app.services.context import ServiceContext
 from app.workflow import SYSTEM, Decision, EventName, EventRequest, State, decide
 from app.workflow.states import CloseReason, DeadlineKind
@@ -43,7 +44,7 @@ class PassReport:
 
 def _candidates_with_lapsed_window(ctx: ServiceContext, state: State, kind: DeadlineKind) -> list[uuid.UUID]:
     now = ctx.clock.now()
-    with transaction(ctx.sessions) as session:
+    with read_only(ctx.read_sessions) as session:
         return list(
             session.scalars(
                 select(Case.id)
@@ -74,7 +75,7 @@ def close_lapsed_windows(ctx: ServiceContext) -> int:
                     continue  # another worker has it, or it moved on since we looked
                 now = ctx.clock.now()
                 decision = decide(
-                    snapshot_of(case, current_panel(session, case.id)),
+                    load_snapshot(session, case),
                     SYSTEM,
                     EventRequest(name=EventName.close, reason=reason.value),
                     now,
@@ -83,7 +84,7 @@ def close_lapsed_windows(ctx: ServiceContext) -> int:
                 if not isinstance(decision, Decision):
                     logger.warning("worker could not close a case", extra={"code": decision.code})
                     continue
-                commit_decision(session, ctx, case, decision, audit.SYSTEM_ACTOR, (None, None), now)
+                commit_decision(session, ctx, case, decision, audit.SYSTEM_ACTOR, SYSTEM_IDS, now)
                 closed += 1
     return closed
 
@@ -97,7 +98,7 @@ def erase_due(ctx: ServiceContext) -> int:
     ]
     erased = 0
     for state, delay, reason in rules:
-        with transaction(ctx.sessions) as session:
+        with read_only(ctx.read_sessions) as session:
             due = list(
                 session.scalars(
                     select(Case.id).where(

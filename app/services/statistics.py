@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import String, case, cast, func, select
 from sqlalchemy.orm import Session
 
-from app.db import transaction
+from app.db import read_only
 from app.models import Case, Interview, Notification
 from app.services.context import ServiceContext
 from app.services.sql_time import days_between
@@ -101,7 +101,7 @@ def year_statistics(ctx: ServiceContext, year: int) -> YearStatistics:
     threshold = ctx.policy.statistics_suppression_threshold
     in_year_cases = (Case.created_at >= start, Case.created_at < end)
     in_year_notes = (Notification.created_at >= start, Notification.created_at < end)
-    with transaction(ctx.sessions) as session:
+    with read_only(ctx.read_sessions) as session:
         case_total = session.scalar(select(func.count()).select_from(Case).where(*in_year_cases)) or 0
         note_total = session.scalar(select(func.count()).select_from(Notification).where(*in_year_notes)) or 0
         total = case_total + note_total

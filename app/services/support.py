@@ -1,15 +1,15 @@
 """Support of the person: needs, the providers directory, service referrals with deadlines, interviews.
 
-Each use-case is one transaction, like the case use-cases: lock the case, check need-to-know, write, audit.
+Each use-case that writes is one transaction, like the case use-cases: lock the case, check need-to-know,
+write, audit (through the case core, `app/services/cases/core.py`). Reads use read-only sessions.
 
 Service deadlines. A referral's deadline is a row of the `deadlines` table with kind `service_<need kind>`
 (not a workflow `DeadlineKind`: the workflow never opens, pauses or closes it, and the case snapshot leaves it
 out). It is a duty, so the compliance report counts it, grouped by its kind, like any other deadline. Its due
 time comes from `policy.service_deadlines[need kind]` through the workflow's calendar (`Calendar.due_after`).
 One open deadline per need: a second referral for the same need (after a refusal) shares it, so changing
-provider does not restart the clock. The deadline is met when the provider *accepts* (the service is offered
-in time, the natural reading of "shelter offered within 24 hours") or, if never accepted, when it is
-*delivered*; a refusal keeps it open. The workflow's closure of the case cancels open service deadlines.
+provider does not restart the clock. Which statuses a referral moves through, and which meet its deadline,
+is declared in `app/workflow/support.py`. The workflow's closure of the case cancels open service deadlines.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db import transaction
+from app.db import read_only, transaction
 from app.models import Case, Deadline, Interview, Organisation, Provider, ServiceReferral, SupportNeed
 from app.security.envelope import (
     WrappedKey,
@@ -32,35 +32,56 @@ from app.security.envelope import (
     wrap_case_key,
 )
 from app.security.keyfile import KeyRing
-from app.security.permissions import Principal
-from app.services import audit
-from app.services.case_access import NEVER_PERSONAL_DATA
-from app.services.case_keys import CaseCipher, cipher_unless_erased, seal_text_or_none
-from app.services.cases import audit_actor_of, has_need_to_know, load_visible_case
+from app.security.permissions import Permission, Principal
+from app.services.case_access import may_read_provider_contact
+from app.services.case_keys import CaseCipher, seal_text_or_none
+from app.services.cases.core import (
+    append_audit,
+    cipher_of,
+    has_need_to_know,
+    load_visible_case,
+    require_need_to_know,
+)
 from app.services.context import ServiceContext
-from app.services.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
+from app.services.errors import FieldProblem, Forbidden, InvalidInput, NotFound, choice, refused
 from app.services.wrapped_keys import provider_key_context
 from app.workflow.states import NeedKind
+from app.workflow.support import (
+    MEETS_SERVICE_DEADLINE,
+    ProviderKind,
+    ServiceStatus,
+    Urgency,
+    refuse_service_request,
+    refuse_status_change,
+    service_deadline_kind,
+)
 
-URGENCIES = frozenset({"immediate", "long_term"})
-PROVIDER_KINDS = frozenset({"shelter", "psychologist", "lawyer", "interpreter", "medical", "other"})
-SERVICE_STATUSES = frozenset({"requested", "accepted", "refused", "delivered"})
-# From a status, the statuses it may move to; refused and delivered are final (refer again instead).
-_TRANSITIONS = {"requested": {"accepted", "refused", "delivered"}, "accepted": {"delivered", "refused"}}
-SERVICE_DEADLINE_PREFIX = "service_"
+__all__ = [
+    "InterviewView",
+    "NeedView",
+    "ProviderSummary",
+    "ProviderView",
+    "ServiceView",
+    "create_provider",
+    "get_provider",
+    "list_interviews",
+    "list_needs",
+    "list_providers",
+    "list_services",
+    "record_interview",
+    "record_need",
+    "refer_to_service",
+    "service_deadline_kind",
+    "set_service_status",
+]
+
+_SUPPORT = "this case's support"
 
 
-def service_deadline_kind(need_kind: str) -> str:
-    return SERVICE_DEADLINE_PREFIX + need_kind
-
-
-def _cipher(session: Session, ctx: ServiceContext, case: Case) -> CaseCipher | None:
-    return cipher_unless_erased(session, ctx.keyring, case.id, case.erased_at is not None)
-
-
-def _require_personal(session: Session, principal: Principal, case: Case) -> None:
-    if not has_need_to_know(session, principal, case):
-        raise Forbidden("you have no need-to-know for this case's support")
+def _case_for_support(session: Session, principal: Principal, case_id: uuid.UUID, *, for_update: bool) -> Case:
+    case = load_visible_case(session, principal, case_id, for_update=for_update)
+    require_need_to_know(session, principal, case, _SUPPORT)
+    return case
 
 
 # --- needs -------------------------------------------------------------------------------------------------
@@ -69,54 +90,51 @@ def _require_personal(session: Session, principal: Principal, case: Case) -> Non
 @dataclass(frozen=True)
 class NeedView:
     id: uuid.UUID
-    kind: str
-    urgency: str
+    kind: NeedKind
+    urgency: Urgency
     note: str | None
     created_at: datetime
 
 
 def _need_view(row: SupportNeed, cipher: CaseCipher | None) -> NeedView:
     note = cipher.open_text("need_note", row.note_blob) if cipher is not None and row.note_blob else None
-    return NeedView(row.id, row.kind, row.urgency, note, row.created_at)
+    return NeedView(row.id, NeedKind(row.kind), Urgency(row.urgency), note, row.created_at)
 
 
 def record_need(
     ctx: ServiceContext, principal: Principal, case_id: uuid.UUID, kind: str, urgency: str, note: str | None
 ) -> NeedView:
-    if kind not in set(NeedKind) or urgency not in URGENCIES:
-        raise InvalidInput("unknown need kind or urgency", [FieldProblem(["body", "kind"], "unknown value")])
+    need_kind, need_urgency = choice(NeedKind, kind, "kind"), choice(Urgency, urgency, "urgency")
     now = ctx.clock.now()
     with transaction(ctx.sessions) as session:
-        case = load_visible_case(session, principal, case_id, for_update=True)
-        _require_personal(session, principal, case)
-        cipher = _cipher(session, ctx, case)
+        case = _case_for_support(session, principal, case_id, for_update=True)
+        cipher = cipher_of(session, ctx, case)
         row = SupportNeed(
             id=uuid.uuid4(),
             case_id=case.id,
-            kind=kind,
-            urgency=urgency,
+            kind=need_kind.value,
+            urgency=need_urgency.value,
             note_blob=seal_text_or_none(cipher, "need_note", note),
             recorded_by=principal.user_id,
             created_at=now,
         )
         session.add(row)
-        audit.append(
+        append_audit(
             session,
-            ctx.keyring,
-            time=now,
-            actor=audit_actor_of(principal),
-            action="need.recorded",
-            case_id=str(case.id),
-            details={"need_id": str(row.id), "kind": kind, "urgency": urgency},
+            ctx,
+            principal,
+            "need.recorded",
+            details={"need_id": str(row.id), "kind": need_kind.value, "urgency": need_urgency.value},
+            now=now,
+            case=case,
         )
         return _need_view(row, cipher)
 
 
 def list_needs(ctx: ServiceContext, principal: Principal, case_id: uuid.UUID) -> list[NeedView]:
-    with transaction(ctx.sessions) as session:
-        case = load_visible_case(session, principal, case_id, for_update=False)
-        _require_personal(session, principal, case)
-        cipher = _cipher(session, ctx, case)
+    with read_only(ctx.read_sessions) as session:
+        case = _case_for_support(session, principal, case_id, for_update=False)
+        cipher = cipher_of(session, ctx, case)
         rows = session.scalars(
             select(SupportNeed).where(SupportNeed.case_id == case.id).order_by(SupportNeed.created_at, SupportNeed.id)
         )
@@ -127,10 +145,17 @@ def list_needs(ctx: ServiceContext, principal: Principal, case_id: uuid.UUID) ->
 
 
 @dataclass(frozen=True)
-class ProviderView:
+class ProviderSummary:
     id: uuid.UUID
     name: str
-    kind: str
+    kind: ProviderKind
+
+
+@dataclass(frozen=True)
+class ProviderView(ProviderSummary):
+    """`address` and `phone` are null unless the caller is the coordinator or a caseworker of a case referred
+    to this provider."""
+
     address: str | None = None
     phone: str | None = None
 
@@ -142,10 +167,9 @@ def _provider_key(keyring: KeyRing, row: Provider) -> bytes:
 def create_provider(
     ctx: ServiceContext, principal: Principal, name: str, kind: str, address: str, phone: str | None
 ) -> ProviderView:
-    if "coordinator" not in principal.roles:
+    if not principal.can(Permission.manage_providers):
         raise Forbidden("only the coordinator manages the providers directory")
-    if kind not in PROVIDER_KINDS:
-        raise InvalidInput("unknown provider kind", [FieldProblem(["body", "kind"], "unknown value")])
+    provider_kind = choice(ProviderKind, kind, "kind")
     now = ctx.clock.now()
     provider_id = uuid.uuid4()
     ad = provider_key_context(provider_id)
@@ -156,7 +180,7 @@ def create_provider(
             Provider(
                 id=provider_id,
                 name=name,
-                kind=kind,
+                kind=provider_kind.value,
                 kek_id=wrapped.kek_id,
                 wrapped_key=wrapped.blob,
                 address_blob=encrypt_field(key, ad, "address", address.encode("utf-8")),
@@ -164,63 +188,47 @@ def create_provider(
                 created_at=now,
             )
         )
-        audit.append(
+        append_audit(
             session,
-            ctx.keyring,
-            time=now,
-            actor=audit_actor_of(principal),
-            action="provider.created",
-            details={"provider_id": str(provider_id), "kind": kind},
+            ctx,
+            principal,
+            "provider.created",
+            details={"provider_id": str(provider_id), "kind": provider_kind.value},
+            now=now,
         )
-    return ProviderView(provider_id, name, kind, address, phone)
+    return ProviderView(provider_id, name, provider_kind, address, phone)
 
 
-def list_providers(ctx: ServiceContext, kind: str | None = None) -> list[ProviderView]:
+def list_providers(ctx: ServiceContext, kind: ProviderKind | None = None) -> list[ProviderSummary]:
     query = select(Provider).order_by(Provider.name, Provider.id)
     if kind is not None:
-        query = query.where(Provider.kind == kind)
-    with transaction(ctx.sessions) as session:
-        return [ProviderView(row.id, row.name, row.kind) for row in session.scalars(query)]
-
-
-def may_locate_provider(session: Session, principal: Principal, provider_id: uuid.UUID) -> bool:
-    """The coordinator, or a caseworker assigned to a case referred to this provider (domain "Personal data":
-    a shelter location goes to the coordinator and the assigned caseworker only)."""
-    roles = principal.roles
-    if roles & NEVER_PERSONAL_DATA:
-        return False
-    if "coordinator" in roles:
-        return True
-    if "caseworker" not in roles:
-        return False
-    caseworker_lists = session.scalars(
-        select(Case.caseworker_ids)
-        .join(ServiceReferral, ServiceReferral.case_id == Case.id)
-        .where(ServiceReferral.provider_id == provider_id)
-    )
-    return any(str(principal.user_id) in ids for ids in caseworker_lists)
+        query = query.where(Provider.kind == ProviderKind(kind).value)
+    with read_only(ctx.read_sessions) as session:
+        return [ProviderSummary(row.id, row.name, ProviderKind(row.kind)) for row in session.scalars(query)]
 
 
 def get_provider(ctx: ServiceContext, principal: Principal, provider_id: uuid.UUID) -> ProviderView:
+    """A provider; its address and phone too for someone who may locate it (`authority.PROVIDER_CONTACT`),
+    and that read is audited."""
     now = ctx.clock.now()
     with transaction(ctx.sessions) as session:
         row = session.get(Provider, provider_id)
         if row is None:
             raise NotFound("no such provider")
-        if not may_locate_provider(session, principal, provider_id):
-            return ProviderView(row.id, row.name, row.kind)
+        if not may_read_provider_contact(session, principal, provider_id):
+            return ProviderView(row.id, row.name, ProviderKind(row.kind))
         key, ad = _provider_key(ctx.keyring, row), provider_key_context(row.id)
         address = decrypt_field(key, ad, "address", row.address_blob).decode("utf-8")
         phone = decrypt_field(key, ad, "phone", row.phone_blob).decode("utf-8") if row.phone_blob else None
-        audit.append(
+        append_audit(
             session,
-            ctx.keyring,
-            time=now,
-            actor=audit_actor_of(principal),
-            action="provider.contact_read",
+            ctx,
+            principal,
+            "provider.contact_read",
             details={"provider_id": str(row.id)},
+            now=now,
         )
-        return ProviderView(row.id, row.name, row.kind, address, phone)
+        return ProviderView(row.id, row.name, ProviderKind(row.kind), address, phone)
 
 
 # --- service referrals -------------------------------------------------------------------------------------
@@ -230,9 +238,9 @@ def get_provider(ctx: ServiceContext, principal: Principal, provider_id: uuid.UU
 class ServiceView:
     id: uuid.UUID
     need_id: uuid.UUID
-    need_kind: str
+    need_kind: NeedKind
     provider_id: uuid.UUID
-    status: str
+    status: ServiceStatus
     deadline_kind: str
     opened_at: datetime
     due_at: datetime
@@ -245,9 +253,9 @@ def _service_view(row: ServiceReferral, need: SupportNeed, deadline: Deadline) -
     return ServiceView(
         row.id,
         need.id,
-        need.kind,
+        NeedKind(need.kind),
         row.provider_id,
-        row.status,
+        ServiceStatus(row.status),
         deadline.kind,
         deadline.opened_at,
         deadline.due_at,
@@ -271,15 +279,15 @@ def refer_to_service(
 ) -> ServiceView:
     now = ctx.clock.now()
     with transaction(ctx.sessions) as session:
-        case = load_visible_case(session, principal, case_id, for_update=True)
-        _require_personal(session, principal, case)
-        if case.ended_at is not None:
-            raise Conflict("the case has ended; no service can be requested for it")
+        case = _case_for_support(session, principal, case_id, for_update=True)
+        refusal = refuse_service_request(case_ended=case.ended_at is not None)
+        if refusal is not None:
+            raise refused(refusal)
         need = session.get(SupportNeed, need_id)
         if need is None or need.case_id != case.id:
-            raise InvalidInput("no such need on this case", [FieldProblem(["body", "need_id"], "unknown need")])
+            raise InvalidInput("no such need on this case", [FieldProblem(("need_id",), "unknown need")])
         if session.get(Provider, provider_id) is None:
-            raise InvalidInput("no such provider", [FieldProblem(["body", "provider_id"], "unknown provider")])
+            raise InvalidInput("no such provider", [FieldProblem(("provider_id",), "unknown provider")])
         deadline = _open_service_deadline(session, need)
         if deadline is None:
             duration = ctx.policy.service_deadlines[NeedKind(need.kind)]
@@ -299,26 +307,26 @@ def refer_to_service(
             need_id=need.id,
             provider_id=provider_id,
             deadline_id=deadline.id,
-            status="requested",
+            status=ServiceStatus.requested.value,
             note_blob=None,
             requested_by=principal.user_id,
             created_at=now,
             updated_at=now,
         )
         session.add(row)
-        audit.append(
+        append_audit(
             session,
-            ctx.keyring,
-            time=now,
-            actor=audit_actor_of(principal),
-            action="service.requested",
-            case_id=str(case.id),
+            ctx,
+            principal,
+            "service.requested",
             details={
                 "service_id": str(row.id),
                 "need_kind": need.kind,
                 "provider_id": str(provider_id),
                 "due_at": deadline.due_at.isoformat(),
             },
+            now=now,
+            case=case,
         )
         return _service_view(row, need, deadline)
 
@@ -331,40 +339,40 @@ def set_service_status(
     status: str,
     note: str | None,
 ) -> ServiceView:
+    new_status = choice(ServiceStatus, status, "status")
     now = ctx.clock.now()
     with transaction(ctx.sessions) as session:
-        case = load_visible_case(session, principal, case_id, for_update=True)
-        _require_personal(session, principal, case)
+        case = _case_for_support(session, principal, case_id, for_update=True)
         row = session.get(ServiceReferral, service_id)
         if row is None or row.case_id != case.id:
             raise NotFound("no such service referral")
-        if status not in _TRANSITIONS.get(row.status, set()):
-            raise Conflict(f"a {row.status} service referral cannot become {status}")
+        refusal = refuse_status_change(ServiceStatus(row.status), new_status)
+        if refusal is not None:
+            raise refused(refusal)
         need = session.get(SupportNeed, row.need_id)
         deadline = session.get(Deadline, row.deadline_id)
         assert need is not None and deadline is not None
         met = False
-        if status in {"accepted", "delivered"} and deadline.met_at is None and deadline.cancelled_at is None:
+        if new_status in MEETS_SERVICE_DEADLINE and deadline.met_at is None and deadline.cancelled_at is None:
             deadline.met_at, met = now, True
-        row.status, row.updated_at = status, now
+        row.status, row.updated_at = new_status.value, now
         if note:
-            row.note_blob = seal_text_or_none(_cipher(session, ctx, case), "service_note", note)
-        audit.append(
+            row.note_blob = seal_text_or_none(cipher_of(session, ctx, case), "service_note", note)
+        append_audit(
             session,
-            ctx.keyring,
-            time=now,
-            actor=audit_actor_of(principal),
-            action=f"service.{status}",
-            case_id=str(case.id),
+            ctx,
+            principal,
+            f"service.{new_status.value}",
             details={"service_id": str(row.id), "need_kind": need.kind, "deadline_met": met},
+            now=now,
+            case=case,
         )
         return _service_view(row, need, deadline)
 
 
 def list_services(ctx: ServiceContext, principal: Principal, case_id: uuid.UUID) -> list[ServiceView]:
-    with transaction(ctx.sessions) as session:
-        case = load_visible_case(session, principal, case_id, for_update=False)
-        _require_personal(session, principal, case)
+    with read_only(ctx.read_sessions) as session:
+        case = _case_for_support(session, principal, case_id, for_update=False)
         rows = session.execute(
             select(ServiceReferral, SupportNeed, Deadline)
             .join(SupportNeed, SupportNeed.id == ServiceReferral.need_id)
@@ -397,40 +405,39 @@ def record_interview(
 ) -> InterviewView:
     now = ctx.clock.now()
     with transaction(ctx.sessions) as session:
-        case = load_visible_case(session, principal, case_id, for_update=True)
-        _require_personal(session, principal, case)
+        case = _case_for_support(session, principal, case_id, for_update=True)
         if session.get(Organisation, interviewer_organisation_id) is None:
             raise InvalidInput(
                 "no such organisation",
-                [FieldProblem(["body", "interviewer_organisation_id"], "unknown organisation")],
+                [FieldProblem(("interviewer_organisation_id",), "unknown organisation")],
             )
         row = Interview(
             id=uuid.uuid4(),
             case_id=case.id,
             interviewer_organisation_id=interviewer_organisation_id,
             held_at=held_at,
-            purpose_blob=seal_text_or_none(_cipher(session, ctx, case), "interview_purpose", purpose),
+            purpose_blob=seal_text_or_none(cipher_of(session, ctx, case), "interview_purpose", purpose),
             recorded_by=principal.user_id,
             created_at=now,
         )
         session.add(row)
-        audit.append(
+        append_audit(
             session,
-            ctx.keyring,
-            time=now,
-            actor=audit_actor_of(principal),
-            action="interview.recorded",
-            case_id=str(case.id),
+            ctx,
+            principal,
+            "interview.recorded",
             details={"interview_id": str(row.id), "interviewer_organisation_id": str(interviewer_organisation_id)},
+            now=now,
+            case=case,
         )
         return InterviewView(row.id, interviewer_organisation_id, held_at, purpose, now)
 
 
 def list_interviews(ctx: ServiceContext, principal: Principal, case_id: uuid.UUID) -> list[InterviewView]:
     """Every interview already held: who, when; the purpose only to someone with need-to-know."""
-    with transaction(ctx.sessions) as session:
+    with read_only(ctx.read_sessions) as session:
         case = load_visible_case(session, principal, case_id, for_update=False)
-        cipher = _cipher(session, ctx, case) if has_need_to_know(session, principal, case) else None
+        cipher = cipher_of(session, ctx, case) if has_need_to_know(session, principal, case) else None
         rows = session.scalars(
             select(Interview).where(Interview.case_id == case.id).order_by(Interview.held_at, Interview.id)
         )

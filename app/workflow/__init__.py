@@ -3,13 +3,15 @@ public content around them: first steps (`first_steps`), routing tables (`contac
 
 No database, no HTTP, no clock: the time is passed in, and the same inputs always give the same answer.
 The service layer builds a `CaseSnapshot`, calls `decide`, and applies the `Decision`'s effects in one
-transaction (or maps a `Refusal` to its HTTP status).
+transaction (or raises the error of the `Refusal`'s kind). Each event's record is in `events.py`; who may know
+of a case, read its personal data or call an endpoint is declared once in `authority.py`.
 """
 
 from app.workflow.apply import apply_decision, apply_effect, new_case
 from app.workflow.calendars import Calendar, Duration
 from app.workflow.deadlines import DeadlineSnapshot, deadline_status
 from app.workflow.engine import allowed_events, decide, decide_referral, is_presumed_child
+from app.workflow.events import EVENTS, EventRule
 from app.workflow.first_steps import Audience, FirstSteps, audience_for_sector, first_steps, load_guidance
 from app.workflow.indicators import (
     Indicator,
@@ -20,7 +22,7 @@ from app.workflow.indicators import (
     load_indicators,
     offer_indicators,
 )
-from app.workflow.machine import EVENT_SPECS, MACHINE, TRANSITIONS
+from app.workflow.machine import MACHINE, TRANSITIONS
 from app.workflow.model import (
     SYSTEM,
     Actor,
@@ -91,7 +93,7 @@ from app.workflow.states import (
 __all__ = [
     "ACTIVE_STATES",
     "DUTY_KINDS",
-    "EVENT_SPECS",
+    "EVENTS",
     "MACHINE",
     "OPEN_STATES",
     "RIGHT_KINDS",
@@ -119,6 +121,7 @@ __all__ = [
     "Effect",
     "EventName",
     "EventRequest",
+    "EventRule",
     "ExploitationForm",
     "FirstSteps",
     "FormalOutcome",

@@ -9,31 +9,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
+from app.workflow import model
 from app.workflow.deadlines import DeadlineSnapshot
-from app.workflow.model import (
-    CancelDeadline,
-    CaseSnapshot,
-    ConvenePanel,
-    Decision,
-    DissolvePanel,
-    Effect,
-    MarkReconsiderationDone,
-    MarkReviewDone,
-    MeetDeadline,
-    OpenDeadline,
-    PauseDeadline,
-    RecordConflict,
-    RecordPreviousAssessor,
-    RecordVote,
-    Referral,
-    ResumeDeadline,
-    SetAgeAssessed,
-    SetAssessor,
-    SetChild,
-    SetConsent,
-    SetEarlyDecisionRequested,
-    SetStateBeforeSuspension,
-)
+from app.workflow.model import CaseSnapshot, Decision, Effect, Referral
 from app.workflow.panels import PanelSnapshot
 from app.workflow.states import DeadlineKind
 
@@ -56,57 +34,57 @@ def _update(
 def apply_effect(case: CaseSnapshot, effect: Effect) -> CaseSnapshot:
     """One effect applied to a snapshot; effects that only store text leave the snapshot as it is."""
     match effect:
-        case SetAssessor(assessor_id=assessor_id):
+        case model.SetAssessor(assessor_id=assessor_id):
             return replace(case, assessor_id=assessor_id)
-        case RecordPreviousAssessor(assessor_id=assessor_id):
+        case model.RecordPreviousAssessor(assessor_id=assessor_id):
             return replace(case, previous_assessor_ids=case.previous_assessor_ids | {assessor_id})
-        case OpenDeadline(kind=kind, opened_at=opened_at, due_at=due_at):
+        case model.OpenDeadline(kind=kind, opened_at=opened_at, due_at=due_at):
             if any(d.kind is kind and not d.is_closed for d in case.deadlines):
                 raise ValueError(f"a {kind.value} deadline is already open")
             return replace(case, deadlines=(*case.deadlines, DeadlineSnapshot(kind, opened_at, due_at)))
-        case MeetDeadline(kind=kind, at=at):
+        case model.MeetDeadline(kind=kind, at=at):
             return replace(case, deadlines=_update(case.deadlines, kind, met_at=at))
-        case CancelDeadline(kind=kind, at=at):
+        case model.CancelDeadline(kind=kind, at=at):
             return replace(
                 case, deadlines=_update(case.deadlines, kind, cancelled_at=at, paused_at=None, remaining=None)
             )
-        case PauseDeadline(kind=kind, at=at, remaining=remaining):
+        case model.PauseDeadline(kind=kind, at=at, remaining=remaining):
             return replace(case, deadlines=_update(case.deadlines, kind, paused_at=at, remaining=remaining))
-        case ResumeDeadline(kind=kind, new_due_at=new_due_at):
+        case model.ResumeDeadline(kind=kind, new_due_at=new_due_at):
             return replace(
                 case,
                 deadlines=_update(case.deadlines, kind, due_at=new_due_at, paused_at=None, remaining=None),
             )
-        case ConvenePanel(members=members, is_review=is_review):
+        case model.ConvenePanel(members=members, is_review=is_review):
             first = case.first_panel_member_ids
             if not is_review:
                 first = first | {m.user_id for m in members}
             return replace(
                 case, panel=PanelSnapshot(members=members, is_review=is_review), first_panel_member_ids=first
             )
-        case DissolvePanel():
+        case model.DissolvePanel():
             return replace(case, panel=None)
-        case RecordConflict(user_id=user_id, reason=reason):
+        case model.RecordConflict(user_id=user_id, reason=reason):
             assert case.panel is not None
             conflicts = {**case.panel.conflicts, user_id: reason}
             return replace(case, panel=replace(case.panel, conflicts=conflicts))
-        case RecordVote(user_id=user_id, vote=vote):
+        case model.RecordVote(user_id=user_id, vote=vote):
             assert case.panel is not None
             votes = {**case.panel.votes, user_id: vote}
             return replace(case, panel=replace(case.panel, votes=votes))
-        case SetEarlyDecisionRequested():
+        case model.SetEarlyDecisionRequested():
             return replace(case, early_decision_requested=True)
-        case SetChild(is_child=is_child):
+        case model.SetChild(is_child=is_child):
             return replace(case, is_child=is_child)
-        case SetAgeAssessed(outcome=outcome):
+        case model.SetAgeAssessed(outcome=outcome):
             return replace(case, age_assessed=outcome, age_disputed=False)
-        case SetConsent(given=given):
+        case model.SetConsent(given=given):
             return replace(case, consent_given=given)
-        case SetStateBeforeSuspension(state=state):
+        case model.SetStateBeforeSuspension(state=state):
             return replace(case, state_before_suspension=state)
-        case MarkReconsiderationDone():
+        case model.MarkReconsiderationDone():
             return replace(case, reconsideration_done=True)
-        case MarkReviewDone():
+        case model.MarkReviewDone():
             return replace(case, review_done=True)
         case _:
             return case

@@ -5,7 +5,9 @@ python -m app.workflow.docs > docs/workflow.md
 
 from __future__ import annotations
 
-from app.workflow.machine import EVENT_SPECS, MACHINE, ROUTES
+from app.workflow.authority import describe
+from app.workflow.events import EVENTS
+from app.workflow.machine import MACHINE, ROUTES
 from app.workflow.policy import load_policy, shipped_policy_names
 from app.workflow.states import RIGHT_KINDS, TERMINAL_STATES, DeadlineKind, EventName, State
 
@@ -33,11 +35,11 @@ def _diagram() -> list[str]:
 
 def _event_table() -> list[str]:
     lines = [
-        "| event | from | to | by | rules | opens | meets |",
-        "|---|---|---|---|---|---|---|",
+        "| event | from | to | by | fields | rules | opens | meets |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name in EventName:
-        spec = EVENT_SPECS[name]
+        spec = EVENTS[name]
         sources: list[str] = []
         dests: list[str] = []
         if name is EventName.referral:
@@ -55,8 +57,10 @@ def _event_table() -> list[str]:
                     dests.append(dest)
         opens = ", ".join(f"`{k.value}`" for k in spec.opens) or "-"
         meets = ", ".join(f"`{k.value}`" for k in spec.meets) or "-"
+        by = describe(spec.senders) + (f" ({spec.by})" if spec.by else "")
+        fields = ", ".join(f"`{f}`" for f in spec.fields) or "-"
         lines.append(
-            f"| `{name.value}` | {', '.join(sources)} | {', '.join(dests)} | {spec.by} | {spec.rule} "
+            f"| `{name.value}` | {', '.join(sources)} | {', '.join(dests)} | {by} | {fields} | {spec.rule} "
             f"| {opens} | {meets} |"
         )
     return lines
@@ -98,10 +102,11 @@ def render_workflow_doc() -> str:
         "",
         "## Events, roles and deadlines",
         "",
-        "Refusals: a role that may never send the event, or a missing relation to the case (assigned",
-        "assessor, panel member, referring organisation, assigned caseworker), is `forbidden_role` (403);",
-        "an event the state does not accept is `not_allowed_in_state` (409, with the allowed events); a",
-        "guard is 409 when the case or the time holds the event back, 422 when the event's fields are wrong.",
+        "Who may send an event is a relation to the case (`app/workflow/authority.py`): a role that can hold",
+        "none of the event's relations, or a user who holds none of them on this case, is refused as",
+        "`forbidden` (HTTP 403); an event the state does not accept is `not_allowed_in_state` (409, with the",
+        "allowed events); the case or the time holding it back is `held_back` (409, with the allowed events);",
+        "wrong fields are `invalid` (422). Each event's record is in `app/workflow/events.py`.",
         "",
         *_event_table(),
         "",

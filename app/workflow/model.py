@@ -323,18 +323,21 @@ class Decision:
     facts: Mapping[str, FactValue] = field(default_factory=dict)
 
 
-RefusalKind = Literal["not_allowed_in_state", "forbidden_role", "guard"]
+RefusalKind = Literal["not_allowed_in_state", "forbidden", "held_back", "invalid"]
 
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
-    """Why an event is refused; the case is unchanged.
+    """Why an event is refused; the case is unchanged. The kind says what kind of no it is, for every entrance
+    to say in its own way (`app/api/problems.py` maps kinds to HTTP statuses):
 
-    - `not_allowed_in_state` → HTTP 409, with `state` and `allowed_events` (those this actor may send now);
-    - `forbidden_role` → HTTP 403 (the role, or the relation to the case, does not allow the event);
-    - `guard` → `http_status` 409 when the case or the time holds the event back (the reflection period
-      runs, a window is closed, the quorum is not reached), 422 when the event's own fields are wrong
-      (missing reasons, a panel that breaks the composition rules, an adult without consent).
+    - `forbidden`: the role, or the relation to the case, does not allow the event;
+    - `not_allowed_in_state`: the state does not accept the event; `allowed_events` are those this actor may
+      send now;
+    - `held_back`: the case or the time holds the event back (the reflection period runs, a window is closed,
+      the quorum is not reached); `decide` also names the events allowed now;
+    - `invalid`: the event's own fields are wrong (missing reasons, a panel that breaks the composition rules,
+      an adult without consent).
 
     `code` is a stable machine-readable reason; `message` is for people and holds no personal data.
     """
@@ -344,4 +347,15 @@ class Refusal:
     message: str
     state: State | None
     allowed_events: tuple[EventName, ...] = ()
-    http_status: int = 409
+
+
+def forbidden(code: str, message: str, state: State | None) -> Refusal:
+    return Refusal("forbidden", code, message, state)
+
+
+def held_back(code: str, message: str, state: State | None) -> Refusal:
+    return Refusal("held_back", code, message, state)
+
+
+def invalid(code: str, message: str, state: State | None) -> Refusal:
+    return Refusal("invalid", code, message, state)

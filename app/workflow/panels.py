@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from app.workflow.authority import Relation, may_hold
 from app.workflow.policy import PanelRules
 from app.workflow.states import FormalOutcome, Role, Sector, Vote
 
@@ -55,7 +56,7 @@ def composition_problems(
     if len(set(ids)) != len(ids):
         problems.append("a member is listed twice")
     for member in listed:
-        if Role.panel_member not in member.roles:
+        if not may_hold(Relation.open_panel_member, member.roles):
             problems.append(f"member {member.user_id} does not hold the panel_member role")
         if rules.allowed_sectors is not None and member.sector not in rules.allowed_sectors:
             problems.append(f"member {member.user_id} is from sector {member.sector.value}, not allowed here")

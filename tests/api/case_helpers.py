@@ -1,9 +1,9 @@
-"""Helpers for the case tests: a referral body builder, a lazily built cast of accounts, event senders and
-counters of history rows and audit entries (read straight from the database, so nothing is filtered)."""
+"""Helpers for the case tests through HTTP: a lazily built cast of accounts, event senders and counters of
+history rows and audit entries (read straight from the database, so nothing is filtered). Referral bodies
+come from `tests/factories.py`."""
 
 from __future__ import annotations
 
-import copy
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,77 +16,11 @@ from app.clock import FrozenClock
 from app.models import AuditEntry, Case, CaseHistory
 from app.services.context import ServiceContext
 from tests.api.conftest import Account, World
+from tests.factories import referral_body
 
 # Obviously fictional: what the leak tests search for.
 SECRET_NAME = "Zorblat Quenmirrow"
 SECRET_STORY = "kept in the cellar of the Vantrell bakery"
-
-_BASE_REFERRAL: dict[str, Any] = {
-    "person": {
-        "full_name": "Testperson Alpha",
-        "aliases": [],
-        "date_of_birth": None,
-        "phone": None,
-        "email": None,
-        "address": None,
-        "alternative_contact": None,
-    },
-    "account": {
-        "what_happened": "made to work without pay (test account)",
-        "how_it_started": None,
-        "living_conditions": None,
-        "how_treated": None,
-        "why_stayed_or_left": None,
-        "period": {"from": None, "to": None, "ongoing": False},
-        "places": [],
-        "exploiters": None,
-        "other_victims": None,
-        "reported_to_police": False,
-        "police_reference": None,
-    },
-    "needs": {
-        "interpreter_language": None,
-        "communication_aid": None,
-        "dependants": 0,
-        "support_wanted": True,
-        "shelter_needed": False,
-    },
-    "age_band": "25-34",
-    "age_disputed": False,
-    "unaccompanied": False,
-    "gender": "female",
-    "nationality": "NG",
-    "region": "FR-75",
-    "exploitation_forms": ["forced_labour"],
-    "indicators": [],
-    "consent": {"given": True},
-    "asylum_interview_reference": None,
-}
-
-
-def referral_body(
-    *,
-    full_name: str = "Testperson Alpha",
-    what_happened: str = "made to work without pay (test account)",
-    age_band: str = "25-34",
-    consent: bool = True,
-    unaccompanied: bool = False,
-    shelter_needed: bool = False,
-    **top_level: Any,
-) -> dict[str, Any]:
-    body = copy.deepcopy(_BASE_REFERRAL)
-    body["person"]["full_name"] = full_name
-    body["account"]["what_happened"] = what_happened
-    body["age_band"] = age_band
-    body["consent"]["given"] = consent
-    body["unaccompanied"] = unaccompanied
-    body["needs"]["shelter_needed"] = shelter_needed
-    body.update(top_level)
-    return body
-
-
-def child_body(**kwargs: Any) -> dict[str, Any]:
-    return referral_body(age_band="15-17", consent=False, unaccompanied=True, **kwargs)
 
 
 class Cast:

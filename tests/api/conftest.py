@@ -10,10 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.services import accounts
 from app.services.context import ServiceContext
+from tests import factories
 
-TEST_PASSWORD = "correct horse battery staple"
+TEST_PASSWORD = factories.PASSWORD
 
 
 @dataclass
@@ -28,23 +28,17 @@ class Account:
         return {"Authorization": f"Bearer {self.token}"}
 
 
-class World:
-    """Organisations and accounts made through the service layer, logged in through the API."""
+class World(factories.World):
+    """Organisations and accounts made through the service layer (`tests/factories.py`), logged in through
+    the API."""
 
     def __init__(self, ctx: ServiceContext, client: TestClient) -> None:
-        self.ctx = ctx
+        super().__init__(ctx)
         self.client = client
-        self.organisations: dict[str, uuid.UUID] = {}
-
-    def organisation(self, name: str, sector: str) -> uuid.UUID:
-        if name not in self.organisations:
-            self.organisations[name] = accounts.create_organisation(self.ctx, name, sector).id
-        return self.organisations[name]
 
     def account(self, username: str, roles: list[str], organisation: str = "NGO One", sector: str = "ngo") -> Account:
-        org_id = self.organisation(organisation, sector)
-        user = accounts.create_user(self.ctx, username, TEST_PASSWORD, org_id, roles)
-        return Account(username, user.id, org_id, self.log_in(username))
+        made = self.principal(username, roles, organisation, sector)
+        return Account(username, made.user_id, made.organisation_id, self.log_in(username))
 
     def log_in(self, username: str, password: str = TEST_PASSWORD) -> str:
         response = self.client.post("/api/v1/auth/token", data={"username": username, "password": password})

@@ -16,7 +16,6 @@ from tests.api.case_helpers import (
     Cast,
     at,
     audit_count,
-    child_body,
     deadline,
     get_case,
     history_count,
@@ -26,6 +25,7 @@ from tests.api.case_helpers import (
     step,
 )
 from tests.api.conftest import World
+from tests.factories import child_body
 
 
 def test_adult_from_referral_to_identification_and_closure(

@@ -28,12 +28,12 @@ from tests.api.case_helpers import (
     history_count,
     new_case,
     refer,
-    referral_body,
     refused,
     send,
     step,
 )
 from tests.api.conftest import World, assert_problem
+from tests.factories import referral_body
 
 # --- idempotency, races, If-Match -------------------------------------------------------------------------
 

@@ -10,17 +10,9 @@ from fastapi.testclient import TestClient
 
 from app.clock import FrozenClock
 from tests.api.conftest import World, assert_problem
+from tests.factories import referral_body
 
-REFERRAL = {
-    "person": {"full_name": "Fictional Person"},
-    "account": {"what_happened": "a fictional account"},
-    "age_band": "25-34",
-    "gender": "female",
-    "nationality": "NG",
-    "region": "FR-75",
-    "exploitation_forms": ["forced_labour"],
-    "consent": {"given": True},
-}
+REFERRAL = referral_body()
 
 
 def test_compliance_csv_carries_the_json_figures(world: World, client: TestClient, clock: FrozenClock) -> None:

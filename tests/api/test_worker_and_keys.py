@@ -21,10 +21,10 @@ from tests.api.case_helpers import (
     get_case,
     history_count,
     new_case,
-    referral_body,
     step,
 )
 from tests.api.conftest import World, assert_problem
+from tests.factories import referral_body
 
 
 def test_a_lapsed_reconsideration_window_is_closed_by_the_worker_once(

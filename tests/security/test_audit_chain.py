@@ -17,9 +17,9 @@ from app.security.audit_chain import (
     ChainEntry,
     ChainHead,
     EntryFields,
-    _hmac_sha256_hex,
     canonical_bytes,
     compute_mac,
+    hmac_sha256_hex,
     new_entry,
     verify_chain,
 )
@@ -369,7 +369,7 @@ def test_uuid_objects_serialise_as_their_canonical_text() -> None:
 @pytest.mark.parametrize("length", [0, 1, 31, 32, 33, 64, 65, 200])
 def test_fast_hmac_equals_the_standard_library(length: int) -> None:
     key = bytes((i * 7 + 3) % 256 for i in range(length))
-    mac = _hmac_sha256_hex(key)
+    mac = hmac_sha256_hex(key)
     for message in (b"", b"x", b"a" * 1000):
         assert mac(message) == hmac.new(key, message, "sha256").hexdigest()
 
@@ -421,7 +421,7 @@ def test_new_entry_continues_from_a_head(chain: list[ChainEntry]) -> None:
 @pytest.mark.slow
 def test_verification_of_200_000_entries_streams() -> None:
     count = 200_000
-    mac = _hmac_sha256_hex(KEY)
+    mac = hmac_sha256_hex(KEY)
 
     def synthetic() -> Iterator[ChainEntry]:
         previous = GENESIS_MAC

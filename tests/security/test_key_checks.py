@@ -26,7 +26,7 @@ from app.security.keyfile import KeyFileError, ensure_key_file, load_key_file, r
 from app.services import accounts, audit, keys
 from app.services.context import ServiceContext
 from app.services.keyfile_guard import DatabaseNotMigrated
-from tests.services.helpers import principal, refer
+from tests.factories import principal, refer
 
 
 def _settings(ctx: ServiceContext, key_file: Path) -> Any:

@@ -15,9 +15,10 @@ from app.clock import FrozenClock
 from app.security.keyfile import load_key_file, rotate_kek
 from app.services import keys
 from app.services.context import ServiceContext
-from app.services.errors import Conflict
-from tests.api.case_helpers import Cast, new_case, referral_body
+from app.services.errors import KeyStillInUse
+from tests.api.case_helpers import Cast, new_case
 from tests.api.conftest import Account, World
+from tests.factories import referral_body
 
 ADDRESS = "7 Fictional Close, Nowhereville"
 PHONE = "+33 1 99 99 99 99"
@@ -68,8 +69,9 @@ def test_retire_is_refused_while_a_provider_key_is_still_wrapped_by_the_old_key(
     rotate_kek(ctx.settings.key_file)
     ctx.reload_keys()
 
-    with pytest.raises(Conflict) as refusal:
+    with pytest.raises(KeyStillInUse) as refusal:
         keys.retire(ctx, old)
+    assert refusal.value.still_wrapped == {"case keys": 1, "provider keys": 1}
     message = refusal.value.detail
     assert "1 case key" in message and "1 provider key" in message and "nrm keys rotate" in message
     assert old in load_key_file(ctx.settings.key_file).kek_ids

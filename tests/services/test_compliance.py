@@ -21,7 +21,7 @@ import pytest
 from app.clock import FrozenClock
 from app.services import compliance
 from app.services.context import ServiceContext
-from tests.services.helpers import event, principal, refer
+from tests.factories import event, principal, refer
 
 DAY = timedelta(days=1)
 

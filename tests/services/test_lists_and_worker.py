@@ -14,7 +14,7 @@ from app.models import AuditEntry, Case
 from app.services import cases, scheduler
 from app.services.context import ServiceContext
 from app.services.errors import InvalidInput
-from tests.services.helpers import event, principal, refer
+from tests.factories import event, principal, refer
 
 
 def test_lists_filter_page_and_respect_need_to_know(ctx: ServiceContext, clock: FrozenClock) -> None:

@@ -10,7 +10,7 @@ import pytest
 from app.clock import FrozenClock
 from app.services.context import ServiceContext
 from app.services.errors import Conflict, InvalidInput
-from tests.services.helpers import event, principal, refer
+from tests.factories import event, principal, refer
 
 
 def test_negative_formal_decision_reviewed_by_other_members(ctx: ServiceContext, clock: FrozenClock) -> None:

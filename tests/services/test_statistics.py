@@ -14,7 +14,7 @@ from app.services import cases, statistics
 from app.services.cases import NotificationInput
 from app.services.context import ServiceContext
 from app.services.statistics import Table, suppress
-from tests.services.helpers import principal, refer
+from tests.factories import principal, refer
 
 
 def _notify(ctx: ServiceContext, who: Principal, gender: str) -> None:

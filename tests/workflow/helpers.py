@@ -25,6 +25,18 @@ from app.workflow import (
 )
 
 REFERRING_ORG = "org-ref"
+#: Events that move a case along the identification path; random walks favour them.
+FORWARD = {
+    EventName.assign_assessor,
+    EventName.preliminary_decision,
+    EventName.request_reconsideration,
+    EventName.convene_panel,
+    EventName.cast_vote,
+    EventName.formal_decision,
+    EventName.request_review,
+    EventName.review_decision,
+    EventName.report_found,
+}
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)  # a Monday
 
 COORDINATOR = Actor("u-coord", "org-nrm", Sector.coordination, frozenset({Role.coordinator}))

@@ -1,27 +1,21 @@
-"""Bodies of the referral, case, event and notification endpoints (api-contract "Referrals and cases")."""
+"""Request bodies of the referral, case and notification endpoints (api-contract "Referrals and cases").
+
+Responses are the services' views themselves (`app/services/cases/views.py`), and an event's body is the
+service's `EventInput`: neither is copied here.
+"""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from datetime import date
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from app.workflow import (
-    AgeBand,
-    CloseReason,
-    DeadlineKind,
-    DeadlineStatus,
-    EventName,
-    ExploitationForm,
-    Gender,
-    State,
-)
+from app.services.cases.events import ShortText, Text
+from app.workflow import AgeBand, ExploitationForm, Gender
 from app.workflow.indicators import indicator_codes
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 Nationality = Annotated[str, StringConstraints(pattern=r"^([A-Z]{2}|unknown)$")]
 Region = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")]
 
@@ -98,94 +92,6 @@ class ReferralIn(_Strict):
         return sorted(set(codes))
 
 
-class DeadlineOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    kind: DeadlineKind
-    opened_at: datetime
-    due_at: datetime
-    met_at: datetime | None
-    status: DeadlineStatus
-
-
-class PanelOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    is_review: bool
-    members: list[uuid.UUID]
-    votes_cast: int
-    conflicts_declared: int
-
-
-class CaseOut(BaseModel):
-    """A case without personal data."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    state: State
-    version: int
-    is_child: bool
-    age_disputed: bool
-    age_band: AgeBand
-    gender: Gender
-    nationality: str
-    region: str
-    exploitation_forms: list[ExploitationForm]
-    indicators: list[str]
-    needs: dict[str, Any]
-    referring_organisation_id: uuid.UUID
-    assessor_id: uuid.UUID | None
-    caseworker_ids: list[uuid.UUID]
-    panel: PanelOut | None
-    created_at: datetime
-    updated_at: datetime
-    close_reason: CloseReason | None
-    erased: bool
-    deadlines: list[DeadlineOut]
-    allowed_events: list[EventName]
-    interview_count: int = 0
-    testimony_documents: int = Field(
-        default=0, description="evidence and asylum-interview transcripts on file: read them before interviewing again"
-    )
-
-
-class CasePageOut(BaseModel):
-    items: list[CaseOut]
-    next_cursor: str | None
-
-
-class EventIn(_Strict):
-    """An event and its fields; which fields an event needs is in the API contract's events table."""
-
-    event: EventName
-    assessor_id: uuid.UUID | None = None
-    outcome: Literal["positive", "negative", "adult", "child"] | None = None
-    reasons: Text | None = None
-    member_ids: list[uuid.UUID] | None = Field(default=None, max_length=30)
-    reason: ShortText | None = None
-    vote: Literal["identify", "not_identify", "abstain"] | None = None
-    rationale: Text | None = None
-    note: Text | None = None
-    risk_assessment: Text | None = None
-    best_interests_determination: Text | None = None
-    consent_given: bool | None = None
-
-
-class HistoryOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    at: datetime
-    event: str
-    from_state: str | None
-    to_state: str
-    actor_id: uuid.UUID | None
-    organisation_id: uuid.UUID | None
-    facts: dict[str, Any]
-    has_text: bool = Field(description="reasons or notes were recorded (encrypted, not shown here)")
-
-
 class IdentityOut(BaseModel):
     person: dict[str, Any]
     account: dict[str, Any]
@@ -208,16 +114,3 @@ class NotificationIn(_Strict):
     nationality: Nationality
     region: Region
     exploitation_forms: list[ExploitationForm] = Field(min_length=1, max_length=11)
-
-
-class NotificationOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    gender: Gender
-    age_band: AgeBand
-    nationality: str
-    region: str
-    exploitation_forms: list[ExploitationForm]
-    sector: str
-    created_at: datetime

@@ -1,0 +1,112 @@
+"""Reading cases: one case, a page of cases, a case's history. Read-only sessions: no lock, no write."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, exists, select
+from sqlalchemy.orm import selectinload
+
+from app.db import read_only
+from app.models import Case, CaseHistory, Deadline
+from app.security.permissions import Principal
+from app.services.case_access import visible_cases
+from app.services.cases.core import load_visible_case
+from app.services.cases.views import CasePage, CaseView, HistoryView, case_view, view_extras
+from app.services.context import ServiceContext
+from app.services.errors import FieldProblem, InvalidInput
+from app.workflow import State
+
+
+def get_case(ctx: ServiceContext, principal: Principal, case_id: uuid.UUID) -> CaseView:
+    with read_only(ctx.read_sessions) as session:
+        return case_view(session, ctx, load_visible_case(session, principal, case_id, for_update=False), principal)
+
+
+def _encode_cursor(case: Case) -> str:
+    raw = json.dumps([case.created_at.isoformat(), str(case.id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created, case_id = json.loads(base64.urlsafe_b64decode(padded))
+        return datetime.fromisoformat(created), uuid.UUID(case_id)
+    except (ValueError, TypeError):
+        raise InvalidInput("the cursor is not valid", [FieldProblem(("cursor",), "not a cursor")]) from None
+
+
+def overdue_condition(now: datetime) -> Any:
+    """A case has an overdue duty: open, not paused, past its due time (rights are never overdue)."""
+    return exists(
+        select(Deadline.id).where(
+            Deadline.case_id == Case.id,
+            Deadline.is_duty.is_(True),
+            Deadline.met_at.is_(None),
+            Deadline.cancelled_at.is_(None),
+            Deadline.paused_at.is_(None),
+            Deadline.due_at < now,
+        )
+    )
+
+
+def list_cases(
+    ctx: ServiceContext,
+    principal: Principal,
+    *,
+    state: State | None = None,
+    overdue: bool | None = None,
+    organisation_id: uuid.UUID | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> CasePage:
+    """The cases this caller may know of, newest first, a page at a time (`cursor`: the previous page's)."""
+    now = ctx.clock.now()
+    query = select(Case).where(visible_cases(principal))
+    if state is not None:
+        query = query.where(Case.state == State(state).value)
+    if organisation_id is not None:
+        query = query.where(Case.referring_organisation_id == organisation_id)
+    if overdue is True:
+        query = query.where(overdue_condition(now))
+    elif overdue is False:
+        query = query.where(~overdue_condition(now))
+    if cursor is not None:
+        created, last_id = _decode_cursor(cursor)
+        query = query.where((Case.created_at < created) | and_(Case.created_at == created, Case.id < last_id))
+    query = query.order_by(Case.created_at.desc(), Case.id.desc()).limit(limit + 1)
+    with read_only(ctx.read_sessions) as session:
+        cases = list(session.scalars(query.options(selectinload(Case.deadlines))))
+        page, more = cases[:limit], len(cases) > limit
+        extras = view_extras(session, [case.id for case in page])
+        return CasePage(
+            items=[case_view(session, ctx, case, principal, extras[case.id]) for case in page],
+            next_cursor=_encode_cursor(page[-1]) if more and page else None,
+        )
+
+
+def history(ctx: ServiceContext, principal: Principal, case_id: uuid.UUID) -> list[HistoryView]:
+    """State changes and actions on the case, without personal data (texts only say that there are some)."""
+    with read_only(ctx.read_sessions) as session:
+        load_visible_case(session, principal, case_id, for_update=False)
+        rows = session.scalars(
+            select(CaseHistory).where(CaseHistory.case_id == case_id).order_by(CaseHistory.at, CaseHistory.id)
+        )
+        return [
+            HistoryView(
+                r.at,
+                r.event,
+                r.from_state,
+                r.to_state,
+                r.actor_id,
+                r.organisation_id,
+                r.facts,
+                r.text_blob is not None,
+            )
+            for r in rows
+        ]

@@ -1,0 +1,162 @@
+"""Refer a presumed victim: a new case, its key, its first deadlines, its history row and audit entry, in one
+transaction. With an idempotency key, a retry of the same referral gets the first result and creates nothing."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from app.db import read_only, transaction
+from app.models import Case, IdempotencyRecord
+from app.security.permissions import Principal
+from app.services.case_keys import create_case_key
+from app.services.cases.core import actor_ids_of, append_decision_audit, audit_actor_of, record_decision
+from app.services.cases.views import CASE_VIEW, CaseView, ViewExtras, case_view
+from app.services.context import ServiceContext
+from app.services.errors import FieldProblem, InvalidInput, refused
+from app.workflow import AgeBand, Decision, Referral, Refusal, decide_referral
+
+
+@dataclass(frozen=True)
+class ReferralInput:
+    """A referral. `person` and `account` are personal data: encrypted, never logged."""
+
+    person: dict[str, Any]
+    account: dict[str, Any]
+    needs: dict[str, Any]
+    age_band: str
+    age_disputed: bool
+    unaccompanied: bool
+    gender: str
+    nationality: str
+    region: str
+    exploitation_forms: list[str]
+    indicators: list[str]
+    consent_given: bool
+    asylum_interview_reference: str | None = None
+
+    @property
+    def date_of_birth(self) -> date | None:
+        value = self.person.get("date_of_birth")
+        return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+@dataclass(frozen=True)
+class ReferralResult:
+    """The case the referral made, and whether it is the first result given again to a retry."""
+
+    view: CaseView
+    replayed: bool
+
+
+def _fingerprint(referral: ReferralInput) -> str:
+    payload = json.dumps(dataclasses.asdict(referral), sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def refer(
+    ctx: ServiceContext, principal: Principal, referral: ReferralInput, *, idempotency_key: str | None = None
+) -> ReferralResult:
+    """Create a case from a referral. With an idempotency key, a retry returns the first result (the same key
+    with another referral is invalid: `idempotency_key`)."""
+    now = ctx.clock.now()
+    fingerprint = _fingerprint(referral)
+    if idempotency_key is not None:
+        replay = _replay(ctx, principal, idempotency_key, fingerprint)
+        if replay is not None:
+            return ReferralResult(replay, True)
+    decision = decide_referral(
+        principal.actor,
+        Referral(
+            age_band=AgeBand(referral.age_band),
+            date_of_birth=referral.date_of_birth,
+            age_disputed=referral.age_disputed,
+            unaccompanied=referral.unaccompanied,
+            consent_given=referral.consent_given,
+            shelter_needed=bool(referral.needs.get("shelter_needed")),
+        ),
+        now,
+        ctx.policy,
+    )
+    if isinstance(decision, Refusal):
+        raise refused(decision)
+    assert isinstance(decision, Decision)
+    try:
+        with transaction(ctx.sessions) as session:
+            case_id = uuid.uuid4()
+            cipher = create_case_key(session, ctx.keyring, case_id, now)
+            case = Case(
+                id=case_id,
+                version=1,
+                state=decision.new_state.value,
+                policy_name=ctx.policy.name,
+                created_at=now,
+                updated_at=now,
+                referring_organisation_id=principal.organisation_id,
+                referrer_id=principal.user_id,
+                previous_assessor_ids=[],
+                caseworker_ids=[],
+                is_child=False,
+                age_disputed=referral.age_disputed,
+                unaccompanied=referral.unaccompanied,
+                age_band=referral.age_band,
+                gender=referral.gender,
+                nationality=referral.nationality,
+                region=referral.region,
+                exploitation_forms=sorted(referral.exploitation_forms),
+                indicators=sorted(referral.indicators),
+                needs=referral.needs,
+                consent_given=referral.consent_given,
+                shelter_needed=bool(referral.needs.get("shelter_needed")),
+                referring_sector=principal.sector.value,
+                first_panel_member_ids=[],
+                person_blob=cipher.seal_json(
+                    "person",
+                    {**referral.person, "asylum_interview_reference": referral.asylum_interview_reference},
+                ),
+                account_blob=cipher.seal_json("account", referral.account),
+            )
+            session.add(case)
+            record_decision(session, case, decision, cipher, actor_ids_of(principal), now)
+            # A new case has no panel, interview or document yet: its view needs no query.
+            view = case_view(session, ctx, case, principal, ViewExtras())
+            if idempotency_key is not None:
+                session.add(
+                    IdempotencyRecord(
+                        user_id=principal.user_id,
+                        key=idempotency_key,
+                        request_hash=fingerprint,
+                        result=CASE_VIEW.dump_python(view, mode="json"),
+                        case_id=case_id,
+                        created_at=now,
+                    )
+                )
+            append_decision_audit(session, ctx, case, decision, audit_actor_of(principal), now)
+            return ReferralResult(view, False)
+    except IntegrityError:
+        # A concurrent request with the same key won the race: answer as a retry would be answered.
+        if idempotency_key is not None:
+            replay = _replay(ctx, principal, idempotency_key, fingerprint)
+            if replay is not None:
+                return ReferralResult(replay, True)
+        raise
+
+
+def _replay(ctx: ServiceContext, principal: Principal, key: str, fingerprint: str) -> CaseView | None:
+    with read_only(ctx.read_sessions) as session:
+        record = session.get(IdempotencyRecord, (principal.user_id, key))
+        if record is None:
+            return None
+        if record.request_hash != fingerprint:
+            raise InvalidInput(
+                "this idempotency key was already used with another referral",
+                [FieldProblem(("idempotency_key",), "reused with a different referral")],
+            )
+        return CASE_VIEW.validate_python(record.result)
