@@ -6,7 +6,9 @@ WORKDIR /srv/nrm
 COPY pyproject.toml README.md alembic.ini ./
 COPY app ./app
 COPY migrations ./migrations
-RUN pip install --no-cache-dir . && useradd --system --home /srv/nrm nrm && mkdir -p /srv/nrm/var /srv/nrm/keys && chown nrm /srv/nrm/var /srv/nrm/keys
+# The web application's catalogues are compiled before the install, which copies them into the package.
+RUN pip install --no-cache-dir "babel>=2.14" && pybabel compile --directory app/web/translations --domain messages \
+    && pip install --no-cache-dir . && useradd --system --home /srv/nrm nrm && mkdir -p /srv/nrm/var /srv/nrm/keys && chown nrm /srv/nrm/var /srv/nrm/keys
 USER nrm
 EXPOSE 8000
 CMD ["sh", "-c", "nrm migrate && exec nrm serve --host 0.0.0.0 --port 8000"]

@@ -9,6 +9,7 @@ from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Self
+from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -54,6 +55,11 @@ class Settings(BaseSettings):
         description="base URL by which peers and people reach this instance: https://host[/path] "
         "(http only for a loopback host)",
     )
+    secure_cookies: bool | None = Field(
+        default=None, description="mark web cookies Secure; default: on when NRM_PUBLIC_URL is https"
+    )
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    session_absolute_hours: int = Field(default=12, ge=1, le=7 * 24)
 
     @field_validator("database_url")
     @classmethod
@@ -109,6 +115,21 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def public_origin(self) -> str | None:
+        """`scheme://host[:port]` of NRM_PUBLIC_URL, the origin browsers name in `Origin` headers."""
+        if self.public_url is None:
+            return None
+        parts = urlsplit(self.public_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def cookies_secure(self) -> bool:
+        """Whether web cookies carry `Secure`: as NRM_SECURE_COOKIES says, else when the public URL is https."""
+        if self.secure_cookies is not None:
+            return self.secure_cookies
+        return self.public_url is not None and self.public_url.startswith("https://")
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from app import web
 from app.api import access, audit, cases, reports, support
 from app.api.middleware import BodyLimit, RequestContext
 from app.api.problems import install_problem_handlers, problem_schema
@@ -45,6 +46,8 @@ def create_app(
     )
     app.state.context = context
     install_problem_handlers(app)
+    # After the problem handlers, which the web's error pages wrap; its header middleware sits inside the others.
+    web.install(app, context)
     app.add_middleware(BodyLimit)
     # Added last, so it runs first: even an early refusal carries a request id and an access-log line.
     app.add_middleware(RequestContext)

@@ -23,6 +23,7 @@ from app.migrate import upgrade
 from app.models import Base
 from app.security.passwords import use_cheap_parameters_for_tests
 from app.services.context import ServiceContext
+from tests.e2e.support import browser_problem
 
 # Logins are in most API tests; argon2 at its production cost would dominate the suite's run time.
 use_cheap_parameters_for_tests()
@@ -46,6 +47,7 @@ def _postgres_problem() -> str | None:
 
 
 POSTGRES_PROBLEM = _postgres_problem()
+BROWSER_PROBLEM = browser_problem()
 UNREACHABLE_MESSAGE = (
     f"PostgreSQL is unreachable at NRM_TEST_POSTGRES_URL={make_url(POSTGRES_URL).render_as_string()} "
     f"({POSTGRES_PROBLEM})"
@@ -55,12 +57,19 @@ UNREACHABLE_MESSAGE = (
 def pytest_sessionstart(session: pytest.Session) -> None:
     if POSTGRES_PROBLEM and IN_CI:
         raise pytest.UsageError(UNREACHABLE_MESSAGE + " and CI=true: the PostgreSQL half cannot be skipped in CI")
+    if BROWSER_PROBLEM and IN_CI:
+        raise pytest.UsageError(f"{BROWSER_PROBLEM} and CI=true: the browser tests cannot be skipped in CI")
 
 
 def pytest_report_header() -> list[str]:
+    lines = []
     if POSTGRES_PROBLEM:
-        return ["!" * 100, UNREACHABLE_MESSAGE + ": every [postgres] test is SKIPPED.", "!" * 100]
-    return [f"databases: sqlite and postgresql ({make_url(POSTGRES_URL).render_as_string()})"]
+        lines += ["!" * 100, UNREACHABLE_MESSAGE + ": every [postgres] test is SKIPPED.", "!" * 100]
+    else:
+        lines.append(f"databases: sqlite and postgresql ({make_url(POSTGRES_URL).render_as_string()})")
+    if BROWSER_PROBLEM:
+        lines += ["!" * 100, f"{BROWSER_PROBLEM}: every browser test (tests/e2e) is SKIPPED.", "!" * 100]
+    return lines
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -81,6 +90,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             "!!! " + UNREACHABLE_MESSAGE + ": the PostgreSQL half was SKIPPED; set NRM_TEST_POSTGRES_URL !!!",
             red=True,
             bold=True,
+        )
+    if BROWSER_PROBLEM:
+        terminalreporter.write_line(
+            f"!!! {BROWSER_PROBLEM}: the browser tests (tests/e2e) were SKIPPED !!!", red=True, bold=True
         )
 
 

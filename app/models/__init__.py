@@ -1,6 +1,6 @@
 """SQLAlchemy models. Importing this package registers every table on `Base.metadata`."""
 
-from app.models.accounts import AccessToken, LoginThrottle, Organisation, User, UserRole
+from app.models.accounts import AccessToken, LoginThrottle, Organisation, User, UserRole, WebSession
 from app.models.base import Base
 from app.models.cases import (
     AuditEntry,
@@ -40,4 +40,5 @@ __all__ = [
     "SupportNeed",
     "User",
     "UserRole",
+    "WebSession",
 ]

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any, TypeVar, cast
 
 from pydantic import Field
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, Row, Select, and_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.db import read_only, transaction
-from app.models import AccessToken, Organisation, User, UserRole
+from app.models import AccessToken, Organisation, User, UserRole, WebSession
 from app.security.login_throttle import rules_from
 from app.security.passwords import hash_password, password_problem, verify_password
 from app.security.permissions import ROLES, Principal
@@ -43,35 +43,43 @@ class IssuedToken:
     expires_in: int
 
 
+@dataclass(frozen=True)
+class AuthenticatedUser:
+    """Who typed a right password, within the login throttle."""
+
+    user_id: uuid.UUID
+    organisation_id: uuid.UUID
+
+
 def authenticate(
     ctx: ServiceContext,
     username: str,
     password: str,
     client_address: str,
-    grant: Callable[[Session, User, datetime], T],
+    grant: Callable[[Session, AuthenticatedUser, datetime], T],
 ) -> T:
-    """Check a password under the login throttle; if right, `grant` (issue a token, open a web session) runs in
-    the transaction that records the login, and its result is returned. Blocking (argon2): call it from a worker
-    thread.
+    """Check a password under the login throttle and audit the attempt: the one credential check behind both
+    the API's token route and the web sign-in, so that failures on either count against both.
 
-    Every entrance that checks a password goes through here, so the throttle (`login_throttle`), the audit of
-    each login and failure, and the rule that hashing never runs inside a transaction hold for all of them.
-    Raises TooManyRequests (with Retry-After) or Unauthenticated (the same for a wrong name, a wrong password
-    and a disabled account)."""
+    On success `grant(session, user, now)` writes what the login gives (a token, a web session) in the same
+    transaction as the audit entry, and its result is returned. The throttle's counters are reserved in one
+    locked step (`login_throttle`), and the password is hashed with no transaction open: on SQLite a
+    transaction holds the database's only write lock. Blocking (argon2): call it from a worker thread.
+    Raises `TooManyRequests` (with Retry-After) or `Unauthenticated` (the same for a wrong name, a wrong
+    password, and a disabled account or organisation)."""
     now = ctx.clock.now()
     keys = login_throttle.keys_for(username, client_address)
     with transaction(ctx.sessions) as session:
         login_throttle.reserve(session, keys, now, rules_from(ctx.settings))
     with read_only(ctx.read_sessions) as session:
         found = session.execute(select(User.id, User.password_hash).where(User.username == username.strip())).first()
-    # argon2 outside any transaction: on SQLite a transaction holds the database's only write lock.
     password_ok = verify_password(password, found.password_hash if found else None)
     if found is not None and password_ok:
         with transaction(ctx.sessions) as session:
             user = session.get(User, found.id)
             if user is not None and user.is_active and user.organisation.is_active:
                 login_throttle.release(session, keys, now)
-                granted = grant(session, user, now)
+                granted = grant(session, AuthenticatedUser(user_id=user.id, organisation_id=user.organisation_id), now)
                 actor = audit.AuditActor(str(user.id), str(user.organisation_id))
                 audit.append(session, ctx.keyring, time=now, actor=actor, action="auth.login")
                 return granted
@@ -82,16 +90,48 @@ def authenticate(
 
 
 def log_in(ctx: ServiceContext, username: str, password: str, client_address: str) -> IssuedToken:
-    """Check a password (`authenticate`) and issue a bearer token. Blocking (argon2): call it from a worker thread."""
-    ttl = timedelta(minutes=ctx.settings.token_ttl_minutes)
+    """Check a password (`authenticate`) and issue a bearer token. Blocking: call it from a worker thread."""
 
-    def issue(session: Session, user: User, now: datetime) -> IssuedToken:
+    def issue(session: Session, user: AuthenticatedUser, now: datetime) -> IssuedToken:
         token_id = uuid.uuid4()
-        session.add(AccessToken(id=token_id, user_id=user.id, issued_at=now, expires_at=now + ttl))
-        token = issue_token(ctx.token_signing_key, user.id, token_id, now, ttl)
+        ttl = timedelta(minutes=ctx.settings.token_ttl_minutes)
+        session.add(AccessToken(id=token_id, user_id=user.user_id, issued_at=now, expires_at=now + ttl))
+        token = issue_token(ctx.token_signing_key, user.user_id, token_id, now, ttl)
         return IssuedToken(access_token=token, expires_in=int(ttl.total_seconds()))
 
     return authenticate(ctx, username, password, client_address, issue)
+
+
+def account_query(user_id: InstrumentedAttribute[uuid.UUID], *leading: Any) -> Select[Any]:
+    """`leading` columns with those of the account that `user_id` names, one row per role: the one statement a
+    request's credential (a token, a web session) is checked with. Read the account with `principal_from`.
+    `account_is_active` is false when the account or its organisation is disabled."""
+    return (
+        select(
+            *leading,
+            User.id.label("account_user_id"),
+            User.organisation_id.label("account_organisation_id"),
+            and_(User.is_active, Organisation.is_active).label("account_is_active"),
+            User.username.label("account_username"),
+            Organisation.sector.label("account_sector"),
+            Organisation.name.label("account_organisation_name"),
+            UserRole.role.label("account_role"),
+        )
+        .join(User, User.id == user_id)
+        .join(Organisation, Organisation.id == User.organisation_id)
+        .outerjoin(UserRole, UserRole.user_id == User.id)
+    )
+
+
+def principal_from(rows: Sequence[Row[Any]]) -> Principal:
+    """The caller named by the rows of an `account_query`."""
+    first = rows[0]
+    return Principal.of(
+        first.account_user_id,
+        first.account_organisation_id,
+        first.account_sector,
+        (row.account_role for row in rows if row.account_role is not None),
+    )
 
 
 def principal_for_token(ctx: ServiceContext, token: str) -> Principal:
@@ -103,31 +143,19 @@ def principal_for_token(ctx: ServiceContext, token: str) -> Principal:
     # One statement (a row per role), in autocommit: this runs on every request.
     with read_only(ctx.read_sessions) as session:
         rows = session.execute(
-            select(
-                AccessToken.revoked_at,
-                AccessToken.expires_at,
-                User.id,
-                User.organisation_id,
-                User.is_active,
-                Organisation.is_active,
-                Organisation.sector,
-                UserRole.role,
+            account_query(AccessToken.user_id, AccessToken.revoked_at, AccessToken.expires_at).where(
+                AccessToken.id == claims.token_id, AccessToken.user_id == claims.user_id
             )
-            .join(User, User.id == AccessToken.user_id)
-            .join(Organisation, Organisation.id == User.organisation_id)
-            .outerjoin(UserRole, UserRole.user_id == User.id)
-            .where(AccessToken.id == claims.token_id, AccessToken.user_id == claims.user_id)
         ).all()
     if not rows:
         raise Unauthenticated("the token is not valid")
-    revoked_at, expires_at, user_id, organisation_id, is_active, organisation_active, sector, _ = rows[0]
-    if revoked_at is not None:
+    if rows[0].revoked_at is not None:
         raise Unauthenticated("the token was revoked (at logout, or when the account was disabled)")
-    if expires_at <= now:
+    if rows[0].expires_at <= now:
         raise Unauthenticated("the token has expired")
-    if not is_active or not organisation_active:
+    if not rows[0].account_is_active:
         raise Unauthenticated("the account is disabled")
-    return Principal.of(user_id, organisation_id, sector, (row.role for row in rows if row.role is not None))
+    return principal_from(rows)
 
 
 def log_out(ctx: ServiceContext, token: str) -> None:
@@ -197,16 +225,20 @@ def _record_administration(
 
 
 def revoke_all_credentials(session: Session, user_id: uuid.UUID, now: datetime) -> int:
-    """Revoke, for good, every credential this account holds; returns how many live ones were revoked.
+    """Revoke, for good, every credential this account holds (bearer tokens and web sessions); returns how many
+    live ones were revoked.
 
     The one code path for "this account may no longer act" (account or organisation disabled): re-enabling
-    never revives what it revoked. Bearer tokens today; a table of web sessions is revoked here too."""
-    result = session.execute(
+    never revives what it revoked."""
+    tokens = session.execute(
         update(AccessToken)
         .where(AccessToken.user_id == user_id, AccessToken.revoked_at.is_(None), AccessToken.expires_at > now)
         .values(revoked_at=now)
     )
-    return int(cast(CursorResult[Any], result).rowcount)
+    web_sessions = session.execute(
+        update(WebSession).where(WebSession.user_id == user_id, WebSession.ended_at.is_(None)).values(ended_at=now)
+    )
+    return sum(int(cast(CursorResult[Any], result).rowcount) for result in (tokens, web_sessions))
 
 
 def create_organisation(
@@ -247,7 +279,7 @@ def set_organisation_active(
         details: dict[str, Any] = {"organisation_id": str(org.id)}
         if not active:
             members = session.scalars(select(User.id).where(User.organisation_id == org.id)).all()
-            details["revoked_tokens"] = sum(revoke_all_credentials(session, member, now) for member in members)
+            details["revoked_credentials"] = sum(revoke_all_credentials(session, member, now) for member in members)
         _record_administration(
             session, ctx, now, by, "organisation.enabled" if active else "organisation.disabled", details
         )
@@ -377,7 +409,7 @@ def set_user_roles(
 
 
 def set_user_active(ctx: ServiceContext, user_id: uuid.UUID, active: bool, *, by: Principal | None = None) -> UserView:
-    """Disable or re-enable an account; disabling revokes every token (and session) it holds, for good."""
+    """Disable or re-enable an account; disabling revokes every token and web session it holds, for good."""
     now = ctx.clock.now()
     with transaction(ctx.sessions) as session:
         user = _locked_user(session, user_id)
@@ -387,7 +419,7 @@ def set_user_active(ctx: ServiceContext, user_id: uuid.UUID, active: bool, *, by
         user.disabled_at = None if active else now
         details: dict[str, Any] = {"user_id": str(user.id)}
         if not active:
-            details["revoked_tokens"] = revoke_all_credentials(session, user.id, now)
+            details["revoked_credentials"] = revoke_all_credentials(session, user.id, now)
         _record_administration(session, ctx, now, by, "user.enabled" if active else "user.disabled", details)
         return _user_view(user)
 

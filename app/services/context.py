@@ -92,13 +92,20 @@ class ServiceContext:
                 self._keyring = reread
             self._keyring_mtime = mtime
 
+    def _subkey(self, label: bytes) -> bytes:
+        """A subkey derived from the audit key with its own label (HKDF, RFC 5869), so that no key can stand
+        in for another and the key file keeps secrets fewer to manage."""
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=label).derive(self.keyring.audit_hmac_key)
+
     @property
     def token_signing_key(self) -> bytes:
-        """A subkey for access tokens, derived from the audit key with its own label (HKDF, RFC 5869),
-        so that neither key can stand in for the other and the key file keeps one secret less to manage."""
-        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"nrm/access-tokens/v1").derive(
-            self.keyring.audit_hmac_key
-        )
+        """The key access tokens are signed with."""
+        return self._subkey(b"nrm/access-tokens/v1")
+
+    @property
+    def web_form_key(self) -> bytes:
+        """The key web forms' anti-forgery tokens are derived with (`app/security/web_sessions.py`)."""
+        return self._subkey(b"nrm/web-forms/v1")
 
     def close(self) -> None:
         self.engine.dispose()

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from app.db import read_only, transaction
 from app.models import Case, Deadline
 from app.security.login_throttle import rules_from
-from app.services import audit, login_throttle
+from app.services import audit, login_throttle, web_sessions
 from app.services.cases.core import SYSTEM_IDS, commit_decision, load_snapshot
 from app.services.cases.personal_data import erase_personal_data
 from app.services.context import ServiceContext
@@ -37,9 +37,13 @@ LAPSED_WINDOWS = {
 class PassReport:
     closed: int = 0
     erased: int = 0
+    sessions_purged: int = 0
 
     def __str__(self) -> str:
-        return f"closed {self.closed} case(s) whose window lapsed; erased {self.erased} case(s)"
+        return (
+            f"closed {self.closed} case(s) whose window lapsed; erased {self.erased} case(s); "
+            f"purged {self.sessions_purged} ended web session(s)"
+        )
 
 
 def _candidates_with_lapsed_window(ctx: ServiceContext, state: State, kind: DeadlineKind) -> list[uuid.UUID]:
@@ -122,7 +126,9 @@ def forget_stale_login_counters(ctx: ServiceContext) -> int:
 
 
 def run_pass(ctx: ServiceContext) -> PassReport:
-    report = PassReport(closed=close_lapsed_windows(ctx), erased=erase_due(ctx))
+    report = PassReport(
+        closed=close_lapsed_windows(ctx), erased=erase_due(ctx), sessions_purged=web_sessions.purge_ended(ctx)
+    )
     forget_stale_login_counters(ctx)
     logger.info("worker pass", extra={"closed": report.closed, "erased": report.erased})
     return report

@@ -71,6 +71,16 @@ class Calendar:
             day += _ONE_DAY
         return day
 
+    def working_days_between(self, start: date, end: date) -> int:
+        """How many working days come after `start`, up to and including `end` (0 when `end` is not later)."""
+        count = 0
+        day = start + _ONE_DAY
+        while day <= end:
+            if self.is_working_day(day):
+                count += 1
+            day += _ONE_DAY
+        return count
+
     def local_date(self, instant: datetime) -> date:
         """The local calendar day on which an instant falls."""
         return instant.astimezone(self.tz).date()

@@ -97,8 +97,8 @@ def test_every_administrative_change_is_audited_without_names(
         ("user.created", {"user_id": user_id, "organisation_id": org_id, "roles": ["caseworker"]}),
         ("user.roles_changed", {"user_id": user_id, "granted": ["referrer"], "revoked": []}),
         ("user.roles_changed", {"user_id": user_id, "granted": [], "revoked": ["caseworker"]}),
-        ("user.disabled", {"user_id": user_id, "revoked_tokens": 0}),
-        ("organisation.disabled", {"organisation_id": org_id, "revoked_tokens": 0}),
+        ("user.disabled", {"user_id": user_id, "revoked_credentials": 0}),
+        ("organisation.disabled", {"organisation_id": org_id, "revoked_credentials": 0}),
         ("user.enabled", {"user_id": user_id}),
         ("organisation.enabled", {"organisation_id": org_id}),
     ]

@@ -1,0 +1,30 @@
+"""The navigation bar: which links each signed-in person sees.
+
+A page for one role adds its entry here: its label (marked with `N_`), its path, and the permission its page
+needs (the one it declares with `page_for`), so that the menu offers a page exactly to those whose roles the
+authority (`app/workflow/authority.py`) lets in. Entries show in this order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.security.permissions import Permission, Principal
+from app.web.i18n import N_
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    path: str
+    permission: Permission | None = None  # None: every signed-in person
+
+    def shown_to(self, principal: Principal) -> bool:
+        return self.permission is None or principal.can(self.permission)
+
+
+NAVIGATION: tuple[NavItem, ...] = (NavItem(N_("My work"), "/my-work"),)
+
+
+def items_for(principal: Principal) -> list[NavItem]:
+    return [item for item in NAVIGATION if item.shown_to(principal)]

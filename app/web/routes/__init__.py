@@ -1,0 +1,9 @@
+"""The web application's pages, one module per area; `ROUTERS` lists them in the order they are included."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.web.routes import access, my_work
+
+ROUTERS: tuple[APIRouter, ...] = (access.router, my_work.router)
