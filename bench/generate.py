@@ -65,6 +65,7 @@ from app.security.permissions import Principal
 from app.services import cases, demo
 from app.services.context import ServiceContext
 from app.services.errors import ServiceError
+from app.workflow.references import format_reference
 from tests.factories import event, principal_of, referral_body, referral_input
 
 YEARS = 10
@@ -338,6 +339,9 @@ class Cloner:
         self.rng = random.Random(seed)
         self.recent = templates
         self.old = [t for t in templates if t.terminal]
+        # Clones take references far above any number the database's counter will reach in a benchmark run,
+        # so a referral made during the load never collides with one.
+        self.next_number = 100_000_000
 
     def clone(self, rows: dict[str, list[dict[str, Any]]], audit: list[dict[str, Any]]) -> None:
         rng = self.rng
@@ -351,8 +355,10 @@ class Cloner:
         key = new_case_key()
         wrapped = wrap_case_key(self.keyring, key, cid)
         case = _shifted(template.case, "cases", shift)
+        self.next_number += 1
         case.update(
             id=case_id,
+            reference=format_reference(case["created_at"].year, self.next_number),
             gender=rng.choice(GENDERS),
             nationality=rng.choice(NATIONALITIES),
             region=rng.choice(REGIONS),

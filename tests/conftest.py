@@ -132,7 +132,7 @@ def _empty_postgres(url: str) -> None:
     engine = create_engine(url)
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables if t.name != "audit_head")
     with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {tables} CASCADE"))
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         # The migration's single head row, back at the genesis MAC.
         connection.execute(text("UPDATE audit_head SET sequence = 0, mac = :genesis"), {"genesis": "0" * 64})
     engine.dispose()

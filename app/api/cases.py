@@ -95,18 +95,26 @@ def get_case(ctx: Context, principal: Reader, case_id: uuid.UUID) -> JSONRespons
     return _case_response(cases.get_case(ctx, principal, case_id))
 
 
-@router.get("/cases", response_model=CasePage, dependencies=[fields_from(query=["cursor"])])
+@router.get("/cases", response_model=CasePage, dependencies=[fields_from(query=["cursor", "reference"])])
 def list_cases(
     ctx: Context,
     principal: Reader,
     state: State | None = None,
     overdue: bool | None = None,
     organisation_id: uuid.UUID | None = None,
+    reference: Annotated[str | None, Query(max_length=40, description="a case reference, e.g. MNR-2027-00042")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> CasePage:
     return cases.list_cases(
-        ctx, principal, state=state, overdue=overdue, organisation_id=organisation_id, limit=limit, cursor=cursor
+        ctx,
+        principal,
+        state=state,
+        overdue=overdue,
+        organisation_id=organisation_id,
+        reference=reference,
+        limit=limit,
+        cursor=cursor,
     )
 
 

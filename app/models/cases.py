@@ -26,6 +26,8 @@ class Case(Base):
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    # What people say on the phone (`MNR-2027-00042`): the referral's year and a number from `case_numbers`.
+    reference: Mapped[str] = mapped_column(String(24), unique=True)
     version: Mapped[int] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(String(40))
     state_before_suspension: Mapped[str | None] = mapped_column(String(40), nullable=True)
@@ -76,6 +78,17 @@ class Case(Base):
     deadlines: Mapped[list[Deadline]] = relationship(
         back_populates="case", order_by="Deadline.opened_at", cascade="all, delete-orphan"
     )
+
+
+class CaseNumber(Base):
+    """The counter behind case references: one row per case, numbered by the database (a sequence on
+    PostgreSQL), so concurrent referrals never wait on each other for a number. A rolled-back referral leaves a
+    gap, which a reference may have."""
+
+    __tablename__ = "case_numbers"
+
+    number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Deadline(Base):
@@ -234,6 +247,7 @@ __all__ = [
     "Case",
     "CaseHistory",
     "CaseKey",
+    "CaseNumber",
     "Deadline",
     "IdempotencyRecord",
     "Notification",

@@ -20,6 +20,7 @@ from app.services.cases.views import CasePage, CaseView, HistoryView, case_view,
 from app.services.context import ServiceContext
 from app.services.errors import FieldProblem, InvalidInput
 from app.workflow import State
+from app.workflow.references import normalise_reference
 
 
 def get_case(ctx: ServiceContext, principal: Principal, case_id: uuid.UUID) -> CaseView:
@@ -62,12 +63,22 @@ def list_cases(
     state: State | None = None,
     overdue: bool | None = None,
     organisation_id: uuid.UUID | None = None,
+    reference: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
 ) -> CasePage:
-    """The cases this caller may know of, newest first, a page at a time (`cursor`: the previous page's)."""
+    """The cases this caller may know of, newest first, a page at a time (`cursor`: the previous page's).
+    `reference` finds one case by what a person typed (`mnr 2027 42`); a case the caller may not know of is
+    not found, exactly as an unknown reference."""
     now = ctx.clock.now()
     query = select(Case).where(visible_cases(principal))
+    if reference is not None:
+        stored = normalise_reference(reference)
+        if stored is None:
+            raise InvalidInput(
+                "not a case reference", [FieldProblem(("reference",), "a reference looks like MNR-2027-00042")]
+            )
+        query = query.where(Case.reference == stored)
     if state is not None:
         query = query.where(Case.state == State(state).value)
     if organisation_id is not None:

@@ -8,13 +8,15 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from app.db import read_only, transaction
-from app.models import Case, IdempotencyRecord
+from app.models import Case, CaseNumber, IdempotencyRecord
 from app.security.permissions import Principal
 from app.services.case_keys import create_case_key
 from app.services.cases.core import actor_ids_of, append_decision_audit, audit_actor_of, record_decision
@@ -22,6 +24,7 @@ from app.services.cases.views import CASE_VIEW, CaseView, ViewExtras, case_view
 from app.services.context import ServiceContext
 from app.services.errors import FieldProblem, InvalidInput, refused
 from app.workflow import AgeBand, Decision, Referral, Refusal, decide_referral
+from app.workflow.references import format_reference
 
 
 @dataclass(frozen=True)
@@ -91,9 +94,13 @@ def refer(
     try:
         with transaction(ctx.sessions) as session:
             case_id = uuid.uuid4()
+            # Numbered first: the counter's INSERT flushes the session, and the case key may not reach the
+            # database before its case.
+            reference = new_reference(session, ctx, now)
             cipher = create_case_key(session, ctx.keyring, case_id, now)
             case = Case(
                 id=case_id,
+                reference=reference,
                 version=1,
                 state=decision.new_state.value,
                 policy_name=ctx.policy.name,
@@ -147,6 +154,12 @@ def refer(
             if replay is not None:
                 return ReferralResult(replay, True)
         raise
+
+
+def new_reference(session: Session, ctx: ServiceContext, now: datetime) -> str:
+    """A new case's reference: the year of `now` where the policy is, and the database's next case number."""
+    number = session.execute(insert(CaseNumber).values(created_at=now).returning(CaseNumber.number)).scalar_one()
+    return format_reference(ctx.policy.calendar.local_date(now).year, number)
 
 
 def _replay(ctx: ServiceContext, principal: Principal, key: str, fingerprint: str) -> CaseView | None:

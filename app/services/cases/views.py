@@ -58,6 +58,7 @@ class CaseView:
     """A case without personal data."""
 
     id: uuid.UUID
+    reference: Annotated[str, Field(description="what people say on the phone, e.g. MNR-2027-00042")]
     state: State
     version: int
     is_child: bool
@@ -152,6 +153,7 @@ def case_view(
     events = [] if principal is None else allowed_events(snapshot, principal.actor, now, ctx.policy)
     return CaseView(
         id=case.id,
+        reference=case.reference,
         state=State(case.state),
         version=case.version,
         is_child=case.is_child,
