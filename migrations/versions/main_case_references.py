@@ -46,9 +46,7 @@ def upgrade() -> None:
             sa.insert(numbers).values(created_at=created_at).returning(numbers.c.number)
         ).scalar_one()
         connection.execute(
-            sa.update(cases)
-            .where(cases.c.id == case_id)
-            .values(reference=f"MNR-{created_at.year:04d}-{number:05d}")
+            sa.update(cases).where(cases.c.id == case_id).values(reference=f"MNR-{created_at.year:04d}-{number:05d}")
         )
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.alter_column("reference", existing_type=sa.String(length=24), nullable=False)
