@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import web
-from app.api import access, audit, cases, reports, support
+from app.api import access, assessments, audit, cases, justice, reports, support
 from app.api.middleware import BodyLimit, RequestContext
 from app.api.problems import install_problem_handlers, problem_schema
 from app.api.schemas.accounts import Health
@@ -61,4 +61,6 @@ def create_app(
     app.include_router(audit.router)
     app.include_router(reports.router)
     app.include_router(support.router)
+    app.include_router(assessments.router)
+    app.include_router(justice.router)
     return app

@@ -17,7 +17,7 @@ from pydantic import TypeAdapter
 from app.api.deps import Context, authorize
 from app.api.problems import fields_from
 from app.security.permissions import Permission, Principal
-from app.services import audit, compliance, statistics
+from app.services import audit, compliance, needs_report, statistics
 from app.services.compliance import Breach, ComplianceReport, ComplianceRow
 from app.services.context import ServiceContext
 from app.services.errors import FieldProblem, InvalidInput
@@ -141,3 +141,22 @@ def year_statistics(
     result = statistics.year_statistics(ctx, year)
     _record_export(ctx, principal, "statistics.read", {"year": year})
     return result
+
+
+@router.get(
+    "/statistics/needs",
+    response_model=needs_report.NeedsReport,
+    summary="Where the system has gaps: needs unmet, services refused or late, by region and kind (suppressed)",
+)
+def needs_gaps(
+    ctx: Context,
+    principal: StatisticsReader,
+    from_: Annotated[date | None, Query(alias="from")] = None,
+    to: date | None = None,
+) -> needs_report.NeedsReport:
+    start, end = _bounds(from_, to)
+    report = needs_report.needs_report(ctx, start=start, end=end)
+    _record_export(
+        ctx, principal, "statistics.needs_read", {"from": str(from_) if from_ else None, "to": str(to) if to else None}
+    )
+    return report

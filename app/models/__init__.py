@@ -15,8 +15,9 @@ from app.models.cases import (
     Panel,
     PanelSeat,
 )
+from app.models.justice import JusticeMilestone
 from app.models.keys import KeyCheck
-from app.models.support import Document, Interview, Provider, ServiceReferral, SupportNeed
+from app.models.support import Document, Interview, NeedsAssessment, Provider, ServiceReferral, SupportNeed
 
 __all__ = [
     "AccessToken",
@@ -31,8 +32,10 @@ __all__ = [
     "Document",
     "IdempotencyRecord",
     "Interview",
+    "JusticeMilestone",
     "KeyCheck",
     "LoginThrottle",
+    "NeedsAssessment",
     "Notification",
     "Organisation",
     "Panel",

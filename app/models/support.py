@@ -9,19 +9,42 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Uuid
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, UTCDateTime
 
 
+class NeedsAssessment(Base):
+    """A structured assessment of the person's needs (`app/workflow/needs.py`): every slot's answer in clear
+    (codes, for the gaps report), the needs it found as `support_needs` rows, the note encrypted."""
+
+    __tablename__ = "needs_assessments"
+    __table_args__ = (Index("ix_needs_assessments_case_assessed", "case_id", "assessed_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    scope: Mapped[str] = mapped_column(String(20))
+    answers: Mapped[dict[str, str]] = mapped_column(JSON)
+    note_blob: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    assessed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_by: Mapped[uuid.UUID] = mapped_column(Uuid)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class SupportNeed(Base):
-    """A need of the person (shelter, medical, legal...), immediate or long-term; the note is encrypted."""
+    """A need of the person (shelter, medical, legal...), immediate or long-term; the note is encrypted.
+    `assessment_id` names the assessment that found it (none for a need recorded on its own)."""
 
     __tablename__ = "support_needs"
+    __table_args__ = (Index("ix_support_needs_created", "created_at"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    assessment_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("needs_assessments.id", ondelete="CASCADE"), nullable=True, index=True
+    )
     kind: Mapped[str] = mapped_column(String(30))
     urgency: Mapped[str] = mapped_column(String(20))
     note_blob: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
@@ -96,4 +119,4 @@ class Interview(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-__all__ = ["Document", "Interview", "Provider", "ServiceReferral", "SupportNeed"]
+__all__ = ["Document", "Interview", "NeedsAssessment", "Provider", "ServiceReferral", "SupportNeed"]

@@ -9,7 +9,7 @@ below the threshold hides its whole table. Decision times are shown only when ba
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 from app.db import read_only
 from app.models import Case, Interview, Notification
 from app.services.context import ServiceContext
+from app.services.entitlements import open_entitlement_counts
+from app.services.justice import identified_by_proceedings, persons_by_milestone
 from app.services.sql_time import days_between
 from app.workflow import AgeBand, ExploitationForm, Gender, Sector
 
@@ -65,11 +67,15 @@ class InterviewFigure:
 
 @dataclass(frozen=True)
 class YearStatistics:
+    """`justice`: for the year's cases, the entitlements held open now, the persons with each milestone of
+    justice and redress, and the identified persons with and without criminal proceedings (docs/support.md)."""
+
     year: int
     threshold: int
     tables: list[Table]
     decision_times: list[DecisionTime]
     interviews: InterviewFigure
+    justice: list[Table] = field(default_factory=list)
 
 
 def suppress(dimension: str, counts: dict[str, int], total: int, threshold: int) -> Table:
@@ -158,13 +164,28 @@ def year_statistics(ctx: ServiceContext, year: int) -> YearStatistics:
             _median_days(session, "preliminary", Case.preliminary_decided_at, in_year_cases, threshold),
             _median_days(session, "formal", Case.formal_decided_at, in_year_cases, threshold),
         ]
+        justice_tables = _justice_tables(session, ctx, in_year_cases, case_total, threshold)
     return YearStatistics(
         year=year,
         threshold=threshold,
         interviews=interviews,
         tables=tables,
         decision_times=decision_times,
+        justice=justice_tables,
     )
+
+
+def _justice_tables(
+    session: Session, ctx: ServiceContext, conditions: Any, case_total: int, threshold: int
+) -> list[Table]:
+    # A person may hold several entitlements and milestones: those cells add up to more than the total.
+    open_now = open_entitlement_counts(session, ctx.policy, conditions)
+    split, identified = identified_by_proceedings(session, conditions)
+    return [
+        suppress("entitlement_open", dict(open_now), case_total, threshold),
+        suppress("justice_milestone", persons_by_milestone(session, conditions), case_total, threshold),
+        suppress("identified_by_criminal_proceedings", split, identified, threshold),
+    ]
 
 
 def _median_days(session: Session, stage: str, decided_at: Any, conditions: Any, threshold: int) -> DecisionTime:

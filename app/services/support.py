@@ -6,7 +6,8 @@ write, audit (through the case core, `app/services/cases/core.py`). Reads use re
 Service deadlines. A referral's deadline is a row of the `deadlines` table with kind `service_<need kind>`
 (not a workflow `DeadlineKind`: the workflow never opens, pauses or closes it, and the case snapshot leaves it
 out). It is a duty, so the compliance report counts it, grouped by its kind, like any other deadline. Its due
-time comes from `policy.service_deadlines[need kind]` through the workflow's calendar (`Calendar.due_after`).
+time comes from `policy.service_deadline(need kind, long-term?)` through the workflow's calendar
+(`Calendar.due_after`): a long-term need (work, housing, therapy) may take longer where the policy says so.
 One open deadline per need: a second referral for the same need (after a refusal) shares it, so changing
 provider does not restart the clock. Which statuses a referral moves through, and which meet its deadline,
 is declared in `app/workflow/support.py`. The workflow's closure of the case cancels open service deadlines.
@@ -37,8 +38,8 @@ from app.services.case_access import may_read_provider_contact
 from app.services.case_keys import CaseCipher, seal_text_or_none
 from app.services.cases.core import (
     append_audit,
+    cipher_for_reader,
     cipher_of,
-    has_need_to_know,
     load_visible_case,
     require_need_to_know,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "list_needs",
     "list_providers",
     "list_services",
+    "need_view",
     "record_interview",
     "record_need",
     "refer_to_service",
@@ -76,6 +78,8 @@ __all__ = [
 ]
 
 _SUPPORT = "this case's support"
+#: The field name a need's note is encrypted under (bound as associated data with the case id).
+NEED_NOTE = "need_note"
 
 
 def _case_for_support(session: Session, principal: Principal, case_id: uuid.UUID, *, for_update: bool) -> Case:
@@ -89,16 +93,20 @@ def _case_for_support(session: Session, principal: Principal, case_id: uuid.UUID
 
 @dataclass(frozen=True)
 class NeedView:
+    """`assessment_id`: the needs assessment that found it, if any (`app/services/assessments.py`)."""
+
     id: uuid.UUID
     kind: NeedKind
     urgency: Urgency
     note: str | None
     created_at: datetime
+    assessment_id: uuid.UUID | None = None
 
 
-def _need_view(row: SupportNeed, cipher: CaseCipher | None) -> NeedView:
-    note = cipher.open_text("need_note", row.note_blob) if cipher is not None and row.note_blob else None
-    return NeedView(row.id, NeedKind(row.kind), Urgency(row.urgency), note, row.created_at)
+def need_view(row: SupportNeed, cipher: CaseCipher | None) -> NeedView:
+    """A need as its readers see it; the note opened with the case's cipher (None: not shown)."""
+    note = cipher.open_text(NEED_NOTE, row.note_blob) if cipher is not None and row.note_blob else None
+    return NeedView(row.id, NeedKind(row.kind), Urgency(row.urgency), note, row.created_at, row.assessment_id)
 
 
 def record_need(
@@ -114,7 +122,7 @@ def record_need(
             case_id=case.id,
             kind=need_kind.value,
             urgency=need_urgency.value,
-            note_blob=seal_text_or_none(cipher, "need_note", note),
+            note_blob=seal_text_or_none(cipher, NEED_NOTE, note),
             recorded_by=principal.user_id,
             created_at=now,
         )
@@ -128,7 +136,7 @@ def record_need(
             now=now,
             case=case,
         )
-        return _need_view(row, cipher)
+        return need_view(row, cipher)
 
 
 def list_needs(ctx: ServiceContext, principal: Principal, case_id: uuid.UUID) -> list[NeedView]:
@@ -138,7 +146,7 @@ def list_needs(ctx: ServiceContext, principal: Principal, case_id: uuid.UUID) ->
         rows = session.scalars(
             select(SupportNeed).where(SupportNeed.case_id == case.id).order_by(SupportNeed.created_at, SupportNeed.id)
         )
-        return [_need_view(row, cipher) for row in rows]
+        return [need_view(row, cipher) for row in rows]
 
 
 # --- providers ---------------------------------------------------------------------------------------------
@@ -290,7 +298,8 @@ def refer_to_service(
             raise InvalidInput("no such provider", [FieldProblem(("provider_id",), "unknown provider")])
         deadline = _open_service_deadline(session, need)
         if deadline is None:
-            duration = ctx.policy.service_deadlines[NeedKind(need.kind)]
+            long_term = need.urgency == Urgency.long_term.value
+            duration = ctx.policy.service_deadline(NeedKind(need.kind), long_term)
             deadline = Deadline(
                 id=uuid.uuid4(),
                 kind=service_deadline_kind(need.kind),
@@ -437,7 +446,7 @@ def list_interviews(ctx: ServiceContext, principal: Principal, case_id: uuid.UUI
     """Every interview already held: who, when; the purpose only to someone with need-to-know."""
     with read_only(ctx.read_sessions) as session:
         case = load_visible_case(session, principal, case_id, for_update=False)
-        cipher = cipher_of(session, ctx, case) if has_need_to_know(session, principal, case) else None
+        cipher = cipher_for_reader(session, ctx, principal, case)
         rows = session.scalars(
             select(Interview).where(Interview.case_id == case.id).order_by(Interview.held_at, Interview.id)
         )

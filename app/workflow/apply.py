@@ -13,7 +13,7 @@ from app.workflow import model
 from app.workflow.deadlines import DeadlineSnapshot
 from app.workflow.model import CaseSnapshot, Decision, Effect, Referral
 from app.workflow.panels import PanelSnapshot
-from app.workflow.states import DeadlineKind
+from app.workflow.states import DeadlineKind, FormalOutcome
 
 
 def _update(
@@ -86,6 +86,12 @@ def apply_effect(case: CaseSnapshot, effect: Effect) -> CaseSnapshot:
             return replace(case, reconsideration_done=True)
         case model.MarkReviewDone():
             return replace(case, review_done=True)
+        case model.RecordOutcome(stage=stage, outcome=outcome) if stage != "preliminary":
+            return replace(case, formal_outcome=FormalOutcome(outcome))
+        case model.SetClosure(reason=reason):
+            return replace(case, close_reason=reason)
+        case model.ClearClosure():
+            return replace(case, close_reason=None)
         case _:
             return case
 

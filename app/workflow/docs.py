@@ -77,7 +77,16 @@ def _deadline_table() -> list[str]:
             if kind is DeadlineKind.reflection_period:
                 cells.append(str(policy.reflection_period))
                 continue
-            rule = policy.deadlines[kind]
+            if kind is DeadlineKind.support_review:
+                plan = policy.support_plan
+                cells.append(f"first {plan.first_review}, then every {plan.review_interval}")
+                continue
+            rule = policy.deadlines.get(kind)
+            if rule is None or (
+                kind is DeadlineKind.emergency_shelter and not policy.emergency_shelter_before_preliminary_decision
+            ):
+                cells.append("- (not used)")
+                continue
             adult = str(rule.adult) if rule.adult else "-"
             child = str(rule.child) if rule.child else adult
             cells.append(adult if adult == child else f"{adult} / {child}")
@@ -118,6 +127,9 @@ def render_workflow_doc() -> str:
         "remained; rights run on. When a case ends, duties are cancelled and rights are met if their end has",
         "passed, else cancelled. The formal decision deadline counts from the later of the convening and the",
         "end of the reflection period, since the decision may not come before it (unless the person asks).",
+        "`emergency_shelter` is due from the referral of an adult with nowhere safe to stay, where the policy sets",
+        "`emergency_shelter_before_preliminary_decision`; `support_review` recurs while the person is identified,",
+        "each review opening the next (docs/support.md).",
         "",
         *_deadline_table(),
         "",

@@ -21,6 +21,7 @@ from app.workflow.deadlines import find_unclosed, right_is_running
 from app.workflow.model import (
     CancelDeadline,
     CaseSnapshot,
+    ClearClosure,
     ConvenePanel,
     DissolvePanel,
     Effect,
@@ -61,6 +62,7 @@ from app.workflow.states import (
     EventName,
     FormalOutcome,
     PreliminaryOutcome,
+    ReopenReason,
     State,
     Vote,
 )
@@ -158,6 +160,9 @@ def _referral(ctx: Context) -> Step | Refusal:
             effects += open_deadline(case, K.guardian_appointment, now, policy)
         if referral.shelter_needed:
             effects += open_deadline(case, K.shelter_offer, now, policy)
+    elif referral.shelter_needed and policy.emergency_shelter_before_preliminary_decision:
+        # An adult with nowhere safe to stay is not left outside while the decision is taken (policy setting).
+        effects += open_deadline(case, K.emergency_shelter, now, policy)
     return step(effects, is_child=is_child, age_disputed=referral.age_disputed)
 
 
@@ -168,8 +173,15 @@ REFERRAL = EventRule(
     fields=("referral",),
     handler=_referral,
     by="any referrer: their organisation becomes the referring one",
-    rule="adult: informed consent, else file an anonymous notification; a (presumed) child needs none",
-    opens=(K.preliminary_decision, K.child_protection_referral, K.guardian_appointment, K.shelter_offer),
+    rule="adult: informed consent, else file an anonymous notification; a (presumed) child needs none; "
+    "an adult with nowhere safe to stay gets emergency shelter where the policy says so",
+    opens=(
+        K.preliminary_decision,
+        K.child_protection_referral,
+        K.guardian_appointment,
+        K.shelter_offer,
+        K.emergency_shelter,
+    ),
 )
 
 
@@ -498,6 +510,8 @@ def _formal_decision(ctx: Context) -> Step | Refusal:
             effects += open_deadline(case, K.review_decision, now, policy)
         else:
             effects += open_deadline(case, K.review_window, now, policy)
+    else:
+        effects += _support_plan_starts(case, now, policy)
     reflection = find_unclosed(case.deadlines, K.reflection_period)
     early = reflection is not None and now < reflection.due_at
     return step(
@@ -524,7 +538,7 @@ FORMAL_DECISION = EventRule(
     handler=_formal_decision,
     rule="quorum and composition hold; outcome from the votes; not before the reflection period ends "
     "unless the person asked for an early decision",
-    opens=(K.review_window, K.panel_convening, K.review_decision),
+    opens=(K.review_window, K.panel_convening, K.review_decision, K.support_review),
     meets=(K.formal_decision,),
 )
 
@@ -572,6 +586,8 @@ def _review_decision(ctx: Context) -> Step | Refusal:
     result = outcome(panel, ctx.policy.review_panel)
     effects: list[Effect] = meet(case, K.review_decision, now)
     effects += [RecordOutcome("review", result.value), DissolvePanel(now), MarkReviewDone()]
+    if result is FormalOutcome.identified:
+        effects += _support_plan_starts(case, now, ctx.policy)
     return step(effects, result.value, outcome=result.value, **_votes_facts(ctx))
 
 
@@ -586,6 +602,7 @@ REVIEW_DECISION = EventRule(
     guard=_pre_review_decision,
     handler=_review_decision,
     rule="review panel with no member of the first; same vote rules; final",
+    opens=(K.support_review,),
     meets=(K.review_decision,),
 )
 
@@ -720,6 +737,10 @@ def _close(ctx: Context) -> Step | Refusal:
         return invalid("reason_not_applicable", "no_reconsideration closes a negative preliminary decision", ctx.state)
     if reason is CloseReason.no_review and ctx.state is not S.not_identified:
         return invalid("reason_not_applicable", "no_review closes a negative formal decision", ctx.state)
+    if reason is CloseReason.support_completed and ctx.state is not S.identified:
+        return invalid(
+            "reason_not_applicable", "support_completed closes the support of an identified person", ctx.state
+        )
     if ctx.state is S.suspended and reason not in _SUSPENDED_CLOSE_REASONS:
         return invalid(
             "reason_not_applicable",
@@ -847,6 +868,98 @@ GUARDIAN_APPOINTED = _protection_step(
 )
 SHELTER_OFFERED = _protection_step(E.shelter_offered, K.shelter_offer, "a safe place was offered")
 POLICE_NOTIFIED = _protection_step(E.police_notified, K.missing_child_report, "the police were told a child is missing")
+EMERGENCY_SHELTER_PROVIDED = _protection_step(
+    E.emergency_shelter_provided,
+    K.emergency_shelter,
+    "an adult with nowhere safe to stay has a safe place before the preliminary decision",
+)
+
+
+# ------------------------------------------------------------------------------- the support plan, reopen
+
+
+def _support_plan_starts(case: CaseSnapshot, now: datetime, policy: Policy) -> list[Effect]:
+    """Identification starts (or restarts) the support plan: its first review is due within the policy's
+    `support_plan.first_review`."""
+    return open_deadline(case, K.support_review, now, policy, duration=policy.support_plan.first_review)
+
+
+def _support_plan_reviewed(ctx: Context) -> Step | Refusal:
+    # The next review counts from this one, early or late: the rhythm follows the person, not the calendar.
+    case, now, policy = ctx.case, ctx.now, ctx.policy
+    effects: list[Effect] = meet(case, K.support_review, now)
+    reviewed = replace(case, deadlines=())  # the met one is closed by then: nothing stale to close
+    effects += open_deadline(reviewed, K.support_review, now, policy, duration=policy.support_plan.review_interval)
+    effects += note(ctx.event.note)
+    return step(effects, late=_review_late(case, now))
+
+
+def _review_late(case: CaseSnapshot, now: datetime) -> bool:
+    review = find_unclosed(case.deadlines, K.support_review)
+    return review is not None and review.paused_at is None and now > review.due_at
+
+
+SUPPORT_PLAN_REVIEWED = EventRule(
+    E.support_plan_reviewed,
+    transitions=(Transition((S.identified,), None),),
+    senders=frozenset({R.coordinator, R.assigned_caseworker}),
+    fields=("note",),
+    handler=_support_plan_reviewed,
+    rule="the support plan was reviewed with the person; the next review is due after the policy's interval",
+    opens=(K.support_review,),
+    meets=(K.support_review,),
+)
+
+#: A closure after which the person may come back to the same case (domain.md: `reopen`).
+REOPENABLE = frozenset({CloseReason.support_completed, CloseReason.lost_contact})
+
+
+def _pre_reopen(ctx: Context) -> Refusal | None:
+    case = ctx.case
+    if case.close_reason not in REOPENABLE:
+        closed_as = case.close_reason.value if case.close_reason is not None else "unknown"
+        return held_back(
+            "not_reopenable",
+            f"a case closed as {closed_as} is not reopened: refer the person again",
+            ctx.state,
+        )
+    if case.formal_outcome is not FormalOutcome.identified:
+        return held_back(
+            "never_identified",
+            "only a person formally identified returns to identified: refer the person again",
+            ctx.state,
+        )
+    if case.personal_data_erased:
+        return held_back("erased", "the personal data of this case were erased: refer the person again", ctx.state)
+    return None
+
+
+def _reopen(ctx: Context) -> Step | Refusal:
+    try:
+        reason = ReopenReason(ctx.event.reason) if ctx.event.reason is not None else None
+    except ValueError:
+        reason = None
+    if reason is None:
+        codes = ", ".join(r.value for r in ReopenReason)
+        return invalid("reason_missing", f"a reopening needs a reason code: {codes}", ctx.state)
+    case, now = ctx.case, ctx.now
+    closed_as = case.close_reason
+    assert closed_as is not None  # the guard holds it
+    effects: list[Effect] = [ClearClosure(), *_support_plan_starts(case, now, ctx.policy), *note(ctx.event.note)]
+    return step(effects, reason=reason.value, closed_as=closed_as.value)
+
+
+REOPEN = EventRule(
+    E.reopen,
+    transitions=(Transition((S.closed,), S.identified),),
+    senders=_COORDINATOR,
+    fields=("reason", "note"),
+    guard=_pre_reopen,
+    handler=_reopen,
+    rule="closed as support_completed or lost_contact, after a formal identification, data not erased; a reason "
+    "code; the history continues and the support plan restarts",
+    opens=(K.support_review,),
+)
 
 
 #: Every event, by name, in the order of `EventName`.
@@ -874,6 +987,9 @@ EVENTS: Mapping[EventName, EventRule] = {
             GUARDIAN_APPOINTED,
             SHELTER_OFFERED,
             POLICE_NOTIFIED,
+            EMERGENCY_SHELTER_PROVIDED,
+            SUPPORT_PLAN_REVIEWED,
+            REOPEN,
         ),
         key=lambda rule: list(EventName).index(rule.name),
     )

@@ -21,6 +21,7 @@ from app.workflow.states import (
     CloseReason,
     DeadlineKind,
     EventName,
+    FormalOutcome,
     PreliminaryOutcome,
     Role,
     Sector,
@@ -78,6 +79,9 @@ class CaseSnapshot:
     reconsideration_done: bool = False
     review_done: bool = False
     deadlines: tuple[DeadlineSnapshot, ...] = ()
+    formal_outcome: FormalOutcome | None = None
+    close_reason: CloseReason | None = None
+    personal_data_erased: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,6 +282,12 @@ class SetClosure:
 
 
 @dataclass(frozen=True, slots=True)
+class ClearClosure:
+    """The closed case is open again (`reopen`): it has no closure reason and no end any more, so nothing
+    (erasure after retention, a refused service request) treats it as ended."""
+
+
+@dataclass(frozen=True, slots=True)
 class RecordNote:
     """A free-text note or stated reason attached to the event (store encrypted)."""
 
@@ -305,6 +315,7 @@ Effect = (
     | MarkReconsiderationDone
     | MarkReviewDone
     | SetClosure
+    | ClearClosure
     | RecordNote
 )
 

@@ -18,10 +18,19 @@ from pydantic import Field, field_validator, model_validator
 
 from app.workflow.calendars import Calendar, Duration
 from app.workflow.datafiles import StrictModel, load_file, validate_mapping
+from app.workflow.justice import EntitlementRule
 from app.workflow.states import CHILD_DUTY_KINDS, DeadlineKind, FormalOutcome, NeedKind, Sector
 
 POLICY_DIR = Path(__file__).parent / "policies"
 DEFAULT_POLICY = "fr"
+
+#: Deadline kinds whose durations a policy sets under their own key, not under `deadlines`.
+_SET_ELSEWHERE: dict[DeadlineKind, str] = {
+    DeadlineKind.reflection_period: "the top-level `reflection_period` key",
+    DeadlineKind.support_review: "the `support_plan` table",
+}
+#: Deadline kinds a policy lists only when it uses them (see the setting named in `Policy._settings_hold`).
+_OPTIONAL_KINDS: frozenset[DeadlineKind] = frozenset({DeadlineKind.emergency_shelter})
 
 
 class PolicyError(ValueError):
@@ -89,6 +98,20 @@ class PanelRules(_Strict):
         return self
 
 
+class SupportPlanRules(_Strict):
+    """The support plan once a person is identified: a first review, then a review at every interval (a
+    recurring duty, `support_review`), for as long as the case stays identified."""
+
+    first_review: Duration
+    review_interval: Duration
+
+    @model_validator(mode="after")
+    def _positive(self) -> SupportPlanRules:
+        if self.first_review.value == 0 or self.review_interval.value == 0:
+            raise ValueError("support reviews need durations above zero")
+        return self
+
+
 class Policy(_Strict):
     """A jurisdiction policy, validated on load."""
 
@@ -107,6 +130,15 @@ class Policy(_Strict):
     withdrawal_grace_days: int = Field(ge=0)
     statistics_suppression_threshold: int = Field(default=5, ge=1)
     service_deadlines: dict[NeedKind, Duration]
+    # A long-term need (work, housing, therapy) is planned rather than met in hours: kinds listed here take
+    # this duration when the need is long-term; the others keep `service_deadlines`.
+    long_term_service_deadlines: dict[NeedKind, Duration] = Field(default_factory=dict)
+    # An adult with nowhere safe to stay gets a safe place before the preliminary decision (duty
+    # `emergency_shelter`, duration under `deadlines.emergency_shelter`); a child's shelter is due from the
+    # referral under every policy.
+    emergency_shelter_before_preliminary_decision: bool = False
+    support_plan: SupportPlanRules
+    entitlements: tuple[EntitlementRule, ...] = ()
 
     @field_validator("time_zone")
     @classmethod
@@ -120,9 +152,11 @@ class Policy(_Strict):
     @field_validator("deadlines")
     @classmethod
     def _every_kind(cls, value: dict[DeadlineKind, DeadlineRule]) -> dict[DeadlineKind, DeadlineRule]:
-        if DeadlineKind.reflection_period in value:
-            raise ValueError("the reflection period is set by the top-level `reflection_period` key")
-        missing = sorted(k.value for k in DeadlineKind if k not in value and k is not DeadlineKind.reflection_period)
+        for kind, where in _SET_ELSEWHERE.items():
+            if kind in value:
+                raise ValueError(f"the {kind.value} duration is set by {where}")
+        not_here = {*_SET_ELSEWHERE, *_OPTIONAL_KINDS}
+        missing = sorted(k.value for k in DeadlineKind if k not in value and k not in not_here)
         if missing:
             raise ValueError(f"missing deadline kinds: {', '.join(missing)}")
         for kind, rule in value.items():
@@ -140,16 +174,46 @@ class Policy(_Strict):
             raise ValueError(f"missing need kinds: {', '.join(missing)}")
         return value
 
+    @field_validator("entitlements")
+    @classmethod
+    def _distinct_codes(cls, value: tuple[EntitlementRule, ...]) -> tuple[EntitlementRule, ...]:
+        codes = [rule.code for rule in value]
+        twice = sorted({code for code in codes if codes.count(code) > 1})
+        if twice:
+            raise ValueError(f"entitlement codes listed twice: {', '.join(twice)}")
+        return value
+
+    @model_validator(mode="after")
+    def _settings_hold(self) -> Policy:
+        shelter = self.deadlines.get(DeadlineKind.emergency_shelter)
+        if self.emergency_shelter_before_preliminary_decision and (shelter is None or shelter.adult is None):
+            raise ValueError(
+                "emergency_shelter_before_preliminary_decision needs an adult duration under "
+                "deadlines.emergency_shelter"
+            )
+        return self
+
     @property
     def calendar(self) -> Calendar:
         """The jurisdiction's calendar: time zone and public holidays."""
         return Calendar(self.time_zone, self.holidays.country, self.holidays.subdivision)
 
     def duration(self, kind: DeadlineKind, is_child: bool) -> Duration:
-        """How long a deadline of `kind` runs for this person."""
+        """How long a deadline of `kind` runs for this person (`support_review`: until the first review)."""
         if kind is DeadlineKind.reflection_period:
             return self.reflection_period
-        return self.deadlines[kind].for_person(is_child)
+        if kind is DeadlineKind.support_review:
+            return self.support_plan.first_review
+        rule = self.deadlines.get(kind)
+        if rule is None:
+            raise PolicyError(f"policy {self.name} sets no {kind.value} deadline")
+        return rule.for_person(is_child)
+
+    def service_deadline(self, kind: NeedKind, long_term: bool) -> Duration:
+        """How long a service referral for a need of `kind` may take."""
+        if long_term and kind in self.long_term_service_deadlines:
+            return self.long_term_service_deadlines[kind]
+        return self.service_deadlines[kind]
 
 
 def policy_from_mapping(data: dict[str, Any], source: str = "<policy>") -> Policy:
@@ -212,12 +276,16 @@ def render_policy(policy: Policy) -> str:
         f"retention           {policy.retention_days_after_closure} days after closure",
         f"withdrawal grace    {policy.withdrawal_grace_days} days before erasure",
         f"statistics          counts below {policy.statistics_suppression_threshold} suppressed",
+        f"emergency shelter   {'before' if policy.emergency_shelter_before_preliminary_decision else 'from'} "
+        "the preliminary decision (adults with nowhere safe to stay)",
+        f"support reviews     first within {policy.support_plan.first_review}, then every "
+        f"{policy.support_plan.review_interval}",
         "deadlines (adult / child):",
     ]
     for kind in DeadlineKind:
-        if kind is DeadlineKind.reflection_period:
+        rule = policy.deadlines.get(kind)
+        if rule is None:
             continue
-        rule = policy.deadlines[kind]
         adult = str(rule.adult) if rule.adult else "-"
         child = str(rule.child) if rule.child else adult
         lines.append(f"  {kind.value:<26}{adult} / {child}")
@@ -225,5 +293,11 @@ def render_policy(policy: Policy) -> str:
     lines += _panel_lines("review panel", policy.review_panel)
     lines.append("service referral deadlines:")
     for need, duration in policy.service_deadlines.items():
-        lines.append(f"  {need.value:<26}{duration}")
+        long_term = policy.long_term_service_deadlines.get(need)
+        lines.append(f"  {need.value:<26}{duration}" + (f" (long-term need: {long_term})" if long_term else ""))
+    lines.append("entitlements opened by identification:")
+    for entitlement in policy.entitlements:
+        condition = f", with one of: {', '.join(entitlement.requires_any)}" if entitlement.requires_any else ""
+        checked = " (to be checked)" if entitlement.to_be_checked else ""
+        lines.append(f"  {entitlement.code}: {entitlement.opened_by.value}{condition} [{entitlement.source}]{checked}")
     return "\n".join(lines) + "\n"

@@ -38,7 +38,8 @@ ACTIVE_STATES: frozenset[State] = frozenset(
         State.under_review,
     }
 )
-#: States that end a case: nothing leaves them.
+#: States that end a case: the clocks stop and nothing else happens to it. Only `reopen` leaves `closed`, when a
+#: person identified and closed as supported (or out of contact) needs support again: the history continues.
 TERMINAL_STATES: frozenset[State] = frozenset({State.closed, State.withdrawn})
 #: Every state that is not terminal (active or suspended).
 OPEN_STATES: frozenset[State] = frozenset(set(State) - TERMINAL_STATES)
@@ -67,6 +68,9 @@ class EventName(StrEnum):
     guardian_appointed = "guardian_appointed"
     shelter_offered = "shelter_offered"
     police_notified = "police_notified"
+    emergency_shelter_provided = "emergency_shelter_provided"
+    support_plan_reviewed = "support_plan_reviewed"
+    reopen = "reopen"
 
 
 class Role(StrEnum):
@@ -110,6 +114,8 @@ class DeadlineKind(StrEnum):
     reflection_period = "reflection_period"
     reconsideration_window = "reconsideration_window"
     review_window = "review_window"
+    emergency_shelter = "emergency_shelter"
+    support_review = "support_review"
 
 
 #: Rights of the person: nothing cuts them short, suspension does not pause them.
@@ -189,6 +195,16 @@ class CloseReason(StrEnum):
     other = "other"
 
 
+class ReopenReason(StrEnum):
+    """Why a closed case is reopened (`reopen`): the person needs support again, years later perhaps."""
+
+    support_needed_again = "support_needed_again"  # health, housing or work: support ended too soon
+    re_exploited = "re_exploited"  # the person was exploited again, or the exploiters found them
+    proceedings = "proceedings"  # a trial, a compensation claim or a permit step needs support
+    contact_restored = "contact_restored"  # a case closed as lost_contact: the person is back in touch
+    other = "other"
+
+
 class ExploitationForm(StrEnum):
     """Forms of exploitation (French penal code art. 225-4-1; Directive 2024/1712)."""
 
@@ -233,7 +249,9 @@ class Gender(StrEnum):
 
 
 class NeedKind(StrEnum):
-    """Kinds of support need; each has a service-referral deadline in the policy."""
+    """Kinds of support need; each has a service-referral deadline in the policy. The areas of a needs
+    assessment group them (`app/workflow/needs.py`): `financial` is subsistence, `employment` work and
+    training, `medical` and `psychological` health."""
 
     shelter = "shelter"
     medical = "medical"
@@ -244,6 +262,11 @@ class NeedKind(StrEnum):
     education = "education"
     employment = "employment"
     other = "other"
+    safety = "safety"
+    dependants = "dependants"
+    debt = "debt"
+    documents = "documents"
+    housing = "housing"
 
 
 class Language(StrEnum):

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from app.workflow.calendars import Duration
 from app.workflow.deadlines import DeadlineSnapshot, find_unclosed, right_is_running
 from app.workflow.model import (
     Actor,
@@ -90,15 +91,21 @@ def day(policy: Policy, due_at: datetime) -> str:
 
 
 def open_deadline(
-    case: CaseSnapshot, kind: DeadlineKind, now: datetime, policy: Policy, start: datetime | None = None
+    case: CaseSnapshot,
+    kind: DeadlineKind,
+    now: datetime,
+    policy: Policy,
+    start: datetime | None = None,
+    duration: Duration | None = None,
 ) -> list[Effect]:
-    """Open a deadline of `kind` for this person; the clock counts from `start` (default: now)."""
+    """Open a deadline of `kind` for this person; the clock counts from `start` (default: now) for `duration`
+    (default: the policy's for this kind and person)."""
     effects: list[Effect] = []
     existing = find_unclosed(case.deadlines, kind)
     if existing is not None:
         # Keep the one-non-closed-per-kind invariant: a stale one is closed before a new one opens.
         effects.append(close_deadline(existing, now))
-    due = policy.calendar.due_after(start or now, policy.duration(kind, case.is_child))
+    due = policy.calendar.due_after(start or now, duration or policy.duration(kind, case.is_child))
     effects.append(OpenDeadline(kind, now, due))
     return effects
 

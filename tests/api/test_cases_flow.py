@@ -96,6 +96,7 @@ def test_adult_from_referral_to_identification_and_closure(
         "reflection_period": "met",
         "panel_convening": "met",
         "formal_decision": "met",
+        "support_review": "open",  # the support plan starts with identification
     }
     history = client.get(f"/api/v1/cases/{case_id}/history", headers=cast.coordinator.headers).json()
     decision = history[-1]
@@ -105,7 +106,8 @@ def test_adult_from_referral_to_identification_and_closure(
     clock.advance(timedelta(minutes=20))
     case = step(ctx, client, cast.coordinator, case_id, "close", reason="support_completed")
     assert case["state"] == "closed" and case["close_reason"] == "support_completed"
-    assert case["allowed_events"] == []
+    assert case["allowed_events"] == ["reopen"]  # should the person need support again (docs/support.md)
+    assert statuses(case)["support_review"] == "cancelled"
     assert [
         h["to_state"] for h in client.get(f"/api/v1/cases/{case_id}/history", headers=cast.referrer.headers).json()
     ][-1] == "closed"

@@ -57,4 +57,5 @@ def test_negative_formal_decision_reviewed_by_other_members(ctx: ServiceContext,
         "formal_decision": "met",
         "review_window": "met",  # exercised in time
         "review_decision": "met",
+        "support_review": "open",  # identified on review: the support plan starts
     }

@@ -41,7 +41,7 @@ from app.workflow import (
     new_case,
 )
 from tests.factories import World, referral_input
-from tests.workflow.helpers import FORWARD
+from tests.workflow.helpers import CASEWORKER_STEPS, FORWARD
 
 E = EventName
 SENT: set[EventName] = set()
@@ -106,8 +106,9 @@ def _candidates(cast: Cast, case: CaseSnapshot) -> list[tuple[Principal, EventIn
     found.append((c, back))
     found += [(c, EventInput(E.age_assessed, outcome=o, consent_given=True)) for o in ("adult", "child")]
     found.append((c, EventInput(E.age_assessed, outcome="adult", consent_given=False)))
-    for name in (E.child_protection_notified, E.guardian_appointed, E.shelter_offered, E.police_notified):
+    for name in CASEWORKER_STEPS:
         found.append((cast.caseworker, EventInput(name, note="done")))
+    found += [(c, EventInput(E.reopen, reason="support_needed_again", note="back in touch"))]
     return found
 
 

@@ -37,6 +37,15 @@ FORWARD = {
     EventName.review_decision,
     EventName.report_found,
 }
+#: Events a caseworker (or the coordinator) sends with an optional note only: protection steps and reviews.
+CASEWORKER_STEPS = (
+    EventName.child_protection_notified,
+    EventName.guardian_appointed,
+    EventName.shelter_offered,
+    EventName.police_notified,
+    EventName.emergency_shelter_provided,
+    EventName.support_plan_reviewed,
+)
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)  # a Monday
 
 COORDINATOR = Actor("u-coord", "org-nrm", Sector.coordination, frozenset({Role.coordinator}))

@@ -221,7 +221,8 @@ def test_suspension_pauses_duties_and_not_rights() -> None:
     missing_at = start + timedelta(hours=5)
     decision = harness.ok(COORDINATOR, EventRequest(EventName.report_missing), missing_at)
     paused = {e.kind for e in decision.effects if isinstance(e, PauseDeadline)}
-    assert paused == {DeadlineKind.panel_convening, DeadlineKind.shelter_offer}
+    # `fr` shelters an adult with nowhere safe to stay from the referral: that duty, still open, pauses too.
+    assert paused == {DeadlineKind.panel_convening, DeadlineKind.shelter_offer, DeadlineKind.emergency_shelter}
     assert DeadlineKind.reflection_period not in paused
     found_at = missing_at + timedelta(days=10, hours=3)
     decision = harness.ok(COORDINATOR, EventRequest(EventName.report_found), found_at)

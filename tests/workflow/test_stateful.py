@@ -29,6 +29,7 @@ from app.workflow import (
     PreliminaryOutcome,
     Referral,
     Refusal,
+    ReopenReason,
     ResumeDeadline,
     Sector,
     State,
@@ -42,6 +43,7 @@ from tests.workflow.helpers import (
     ADMIN,
     AUDITOR,
     CASEWORKER,
+    CASEWORKER_STEPS,
     COORDINATOR,
     FIRST_PANEL,
     FORWARD,
@@ -168,8 +170,11 @@ class CaseMachine(RuleBasedStateMachine):
             )
         if event is E.withdraw_consent:
             return (REFERRER if flag else COORDINATOR), EventRequest(event)
-        if event in (E.child_protection_notified, E.guardian_appointed, E.shelter_offered, E.police_notified):
+        if event in CASEWORKER_STEPS:
             return (CASEWORKER if flag else COORDINATOR), EventRequest(event)
+        if event is E.reopen:
+            reason = list(ReopenReason)[pick % len(ReopenReason)]
+            return COORDINATOR, EventRequest(event, reason=reason.value if flag else None)
         if event is E.report_missing:
             return (CASEWORKER if flag else REFERRER), EventRequest(event)
         return COORDINATOR, EventRequest(event)

@@ -61,6 +61,9 @@ SOURCES: dict[EventName, set[State]] = {
     E.guardian_appointed: OPEN,
     E.shelter_offered: OPEN,
     E.police_notified: OPEN,
+    E.emergency_shelter_provided: OPEN,
+    E.support_plan_reviewed: {S.identified},
+    E.reopen: {S.closed},
 }
 ROLES: dict[EventName, set[Role]] = {
     E.assign_assessor: {R.coordinator},
@@ -82,6 +85,9 @@ ROLES: dict[EventName, set[Role]] = {
     E.guardian_appointed: {R.coordinator, R.caseworker},
     E.shelter_offered: {R.coordinator, R.caseworker},
     E.police_notified: {R.coordinator, R.caseworker},
+    E.emergency_shelter_provided: {R.coordinator, R.caseworker},
+    E.support_plan_reviewed: {R.coordinator, R.caseworker},
+    E.reopen: {R.coordinator},
 }
 CASE_EVENTS = [e for e in EventName if e is not E.referral]
 POLICY = load_policy("fr")

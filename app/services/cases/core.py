@@ -31,9 +31,11 @@ from app.services.errors import Forbidden, NotFound
 from app.workflow import (
     AgeOutcome,
     CaseSnapshot,
+    CloseReason,
     DeadlineKind,
     DeadlineSnapshot,
     Decision,
+    FormalOutcome,
     PanelMember,
     PanelSnapshot,
     Sector,
@@ -89,6 +91,11 @@ def require_need_to_know(session: Session, principal: Principal, case: Case, wha
 def cipher_of(session: Session, ctx: ServiceContext, case: Case) -> CaseCipher | None:
     """The case's cipher, or None once erased (a text sent after erasure is dropped, never kept in clear)."""
     return cipher_unless_erased(session, ctx.keyring, case.id, case.erased_at is not None)
+
+
+def cipher_for_reader(session: Session, ctx: ServiceContext, principal: Principal, case: Case) -> CaseCipher | None:
+    """The case's cipher for a reader with need-to-know; None for anyone else (they see codes and dates only)."""
+    return cipher_of(session, ctx, case) if has_need_to_know(session, principal, case) else None
 
 
 # --- the workflow's view of a case -------------------------------------------------------------------------
@@ -153,6 +160,9 @@ def snapshot_of(case: Case, panel: Panel | None) -> CaseSnapshot:
         reconsideration_done=case.reconsideration_done,
         review_done=case.review_done,
         deadlines=tuple(_deadline_snapshot(d) for d in case.deadlines if d.kind in WORKFLOW_DEADLINE_KINDS),
+        formal_outcome=FormalOutcome(case.formal_outcome) if case.formal_outcome else None,
+        close_reason=CloseReason(case.close_reason) if case.close_reason else None,
+        personal_data_erased=case.erased_at is not None,
     )
 
 
@@ -324,6 +334,9 @@ def _apply_effects(
                     texts["risk_assessment"] = risk_assessment
                 if best_interests:
                     texts["best_interests_determination"] = best_interests
+            case model.ClearClosure():
+                # Reopened: no longer closed, so retention, erasure and service requests see an open case.
+                case.close_reason, case.ended_at = None, None
             case model.RecordNote(text):
                 texts["note"] = text
             case _:

@@ -11,7 +11,17 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.db import transaction
-from app.models import Case, CaseHistory, Document, Interview, Panel, ServiceReferral, SupportNeed
+from app.models import (
+    Case,
+    CaseHistory,
+    Document,
+    Interview,
+    JusticeMilestone,
+    NeedsAssessment,
+    Panel,
+    ServiceReferral,
+    SupportNeed,
+)
 from app.security.permissions import Principal
 from app.services import audit
 from app.services.case_keys import destroy_case_key, open_case_key
@@ -78,6 +88,9 @@ def erase_personal_data(
     session.execute(update(SupportNeed).where(SupportNeed.case_id == case.id).values(note_blob=None))
     session.execute(update(ServiceReferral).where(ServiceReferral.case_id == case.id).values(note_blob=None))
     session.execute(update(Interview).where(Interview.case_id == case.id).values(purpose_blob=None))
+    # Needs assessments and justice milestones (app/services/assessments.py, justice.py): their notes too.
+    session.execute(update(NeedsAssessment).where(NeedsAssessment.case_id == case.id).values(note_blob=None))
+    session.execute(update(JusticeMilestone).where(JusticeMilestone.case_id == case.id).values(note_blob=None))
     case.version += 1
     case.updated_at = now
     audit.append(

@@ -8,7 +8,7 @@ turns a view into JSON and back (the idempotency record keeps a referral's view 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -20,6 +20,7 @@ from app.models import Case, Document, Interview, Panel
 from app.security.permissions import Principal
 from app.services.cases.core import snapshot_of
 from app.services.context import ServiceContext
+from app.services.entitlements import EntitlementView, entitlements_of, facts_of, milestones_by_case
 from app.workflow import (
     AgeBand,
     CloseReason,
@@ -84,6 +85,10 @@ class CaseView:
     testimony_documents: Annotated[
         int, Field(description="evidence and asylum-interview transcripts on file: read them before interviewing again")
     ] = 0
+    entitlements: Annotated[
+        list[EntitlementView],
+        Field(description="what the policy says identification opens, and where each stands for this person"),
+    ] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -115,10 +120,11 @@ class ViewExtras:
     panel: Panel | None = None
     interviews: int = 0
     testimony: int = 0
+    milestones: frozenset[str] = frozenset()
 
 
 def view_extras(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, ViewExtras]:
-    """Panels and counts for a whole page of cases in two statements, not a few per case."""
+    """Panels, counts and milestones for a whole page of cases in three statements, not a few per case."""
     if not case_ids:
         return {}
     panels: dict[uuid.UUID, Panel] = {}
@@ -137,7 +143,11 @@ def view_extras(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, 
         .scalar_subquery()
     )
     counts = session.execute(select(Case.id, interviews, testimony).where(Case.id.in_(case_ids))).all()
-    return {case_id: ViewExtras(panels.get(case_id), int(n), int(t)) for case_id, n, t in counts}
+    milestones = milestones_by_case(session, case_ids)
+    return {
+        case_id: ViewExtras(panels.get(case_id), int(n), int(t), frozenset(milestones[case_id]))
+        for case_id, n, t in counts
+    }
 
 
 def case_view(
@@ -187,4 +197,5 @@ def case_view(
         allowed_events=events,
         interview_count=extras.interviews,
         testimony_documents=extras.testimony,
+        entitlements=entitlements_of(ctx.policy, facts_of(case, extras.milestones)),
     )
