@@ -34,6 +34,8 @@ guidance_cli = typer.Typer(no_args_is_help=True, help="First-steps guidance, rou
 cli.add_typer(guidance_cli, name="guidance")
 instance_cli = typer.Typer(no_args_is_help=True, help="This instance's identity for cross-border transfers.")
 cli.add_typer(instance_cli, name="instance")
+peers_cli = typer.Typer(no_args_is_help=True, help="Peer instances this one exchanges cases with.")
+cli.add_typer(peers_cli, name="peers")
 
 OPERATOR_ORGANISATION = "Opérateur du MNR"
 
@@ -209,7 +211,8 @@ def worker(
     once: Annotated[bool, typer.Option("--once", help="make one pass and exit")] = False,
     interval: Annotated[int, typer.Option(help="seconds between passes")] = 300,
 ) -> None:
-    """Run the scheduled jobs: close lapsed windows, erase personal data when due."""
+    """Run the scheduled jobs: close lapsed windows, erase personal data when due, deliver transfer packages
+    and receipts to peers (retrying with backoff while a peer is unreachable)."""
     import time
 
     from app.services import scheduler
@@ -311,6 +314,63 @@ def instance_retire(key_id: str) -> None:
     finally:
         ctx.close()
     typer.echo(f"instance keys {key_id} destroyed")
+
+
+@peers_cli.command("add")
+def peers_add(
+    name: Annotated[str, typer.Argument(help="a local name for the peer: lower-case letters, digits, '-'")],
+    identity_line: Annotated[str, typer.Argument(help="the line the peer's `nrm instance show` printed")],
+    yes: Annotated[bool, typer.Option("--yes", help="the fingerprint was checked already: do not ask")] = False,
+) -> None:
+    """Register a peer, once its fingerprint was read out of band with its operator."""
+    from app.services import transfers
+
+    ctx = _context()
+    try:
+        identity = transfers.read_line(identity_line)
+        typer.echo(f"peer        {identity.name} ({identity.country})")
+        typer.echo(f"inbox at    {identity.url}")
+        typer.echo(f"fingerprint {identity.fingerprint}")
+        typer.echo(
+            "Call the peer's operator on a number you already know and have them read out the fingerprint of\n"
+            "their `nrm instance show`: every digit must match the one above."
+        )
+        if not yes and not typer.confirm("Does the fingerprint match, digit for digit?", default=False):
+            _fail("not registered: the fingerprint was not confirmed")
+        transfers.add_peer(ctx, name, identity_line)
+    except ServiceError as error:
+        _fail(_describe(error))
+    finally:
+        ctx.close()
+    typer.echo(f"peer {name} registered")
+
+
+@peers_cli.command("list")
+def peers_list() -> None:
+    """The registered peers: local name, country, inbox URL and fingerprint."""
+    from app.services import transfers
+
+    ctx = _context()
+    try:
+        for peer in transfers.list_peers(ctx):
+            typer.echo(f"{peer.name:<20}{peer.country:<4}{peer.url:<40}{peer.fingerprint}  {peer.display_name}")
+    finally:
+        ctx.close()
+
+
+@peers_cli.command("remove")
+def peers_remove(name: str) -> None:
+    """Forget a peer at once (its key compromised, the agreement ended): its messages are refused from now on."""
+    from app.services import transfers
+
+    ctx = _context()
+    try:
+        transfers.remove_peer(ctx, name)
+    except ServiceError as error:
+        _fail(_describe(error))
+    finally:
+        ctx.close()
+    typer.echo(f"peer {name} removed")
 
 
 @audit_cli.command("verify")

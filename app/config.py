@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     max_document_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=512 * 1024 * 1024)
     # Every other request body (JSON, forms): bounded while it streams, before anything parses it.
     max_json_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    # The largest transfer message the inbox reads (and the largest package this instance seals): a case with a
+    # few documents, base64-encoded inside the sealed JSON.
+    max_transfer_bytes: int = Field(default=64 * 1024 * 1024, ge=64 * 1024, le=1024 * 1024 * 1024)
     # This instance as peers see it (cross-border transfers, `nrm instance show`); unset until it has peers.
     instance_name: str | None = Field(default=None, description="display name in this instance's identity line")
     instance_country: str | None = Field(default=None, description="ISO 3166-1 alpha-2 code, e.g. FR")

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import web
-from app.api import access, assessments, audit, cases, justice, reports, support
+from app.api import access, assessments, audit, cases, justice, reports, support, transfers
 from app.api.middleware import BodyLimit, RequestContext
 from app.api.problems import install_problem_handlers, problem_schema
 from app.api.schemas.accounts import Health
@@ -63,4 +63,5 @@ def create_app(
     app.include_router(support.router)
     app.include_router(assessments.router)
     app.include_router(justice.router)
+    app.include_router(transfers.router)
     return app

@@ -102,6 +102,7 @@ class RequestContext:
 # the multipart framing around the file (boundaries, part headers, the `kind` field); every other body gets the
 # JSON limit. A new upload route (a web form, say) adds its path here.
 DOCUMENT_UPLOAD_PATHS = (re.compile(r"/api/v1/cases/[^/]+/documents/?"),)
+TRANSFER_INBOX_PATH = "/api/v1/transfers/inbox"
 
 
 class BodyTooLarge(HTTPException):
@@ -117,6 +118,10 @@ def body_limit(scope: Scope) -> tuple[int, str]:
     if scope.get("method") == "POST" and any(p.fullmatch(scope.get("path", "")) for p in DOCUMENT_UPLOAD_PATHS):
         maximum: int = settings.max_document_bytes
         return maximum + MULTIPART_OVERHEAD_BYTES, f"a document may hold at most {maximum} bytes"
+    if scope.get("method") == "POST" and scope.get("path", "") == TRANSFER_INBOX_PATH:
+        # A peer's sealed package may carry the case's documents: the transfer limit, not the JSON one.
+        transfer_maximum: int = settings.max_transfer_bytes
+        return transfer_maximum, f"a transfer message may hold at most {transfer_maximum} bytes"
     json_maximum: int = settings.max_json_bytes
     return json_maximum, f"a request body may hold at most {json_maximum} bytes"
 

@@ -158,7 +158,11 @@ def read_document(
     document_id: uuid.UUID,
     purpose: Annotated[str, Query(min_length=3, max_length=200)],
 ) -> Response:
-    content = documents.read_document(ctx, principal, case_id, document_id, purpose)
+    return document_response(documents.read_document(ctx, principal, case_id, document_id, purpose))
+
+
+def document_response(content: documents.DocumentContent) -> Response:
+    """A document's bytes as a download, never cached, never sniffed into another type."""
     return Response(
         content.data,
         media_type=content.content_type,

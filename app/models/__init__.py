@@ -18,6 +18,7 @@ from app.models.cases import (
 from app.models.justice import JusticeMilestone
 from app.models.keys import KeyCheck
 from app.models.support import Document, Interview, NeedsAssessment, Provider, ServiceReferral, SupportNeed
+from app.models.transfers import OutboxMessage, Peer, SeenMessage, Transfer
 
 __all__ = [
     "AccessToken",
@@ -38,11 +39,15 @@ __all__ = [
     "NeedsAssessment",
     "Notification",
     "Organisation",
+    "OutboxMessage",
     "Panel",
     "PanelSeat",
+    "Peer",
     "Provider",
+    "SeenMessage",
     "ServiceReferral",
     "SupportNeed",
+    "Transfer",
     "User",
     "UserRole",
     "WebSession",

@@ -37,7 +37,7 @@ from app.models import Case, Document
 from app.security.envelope import ChunkedEncryptor, decrypt_chunks
 from app.security.permissions import Principal
 from app.services.case_access import case_ties
-from app.services.case_keys import open_case_key
+from app.services.case_keys import CaseCipher, open_case_key
 from app.services.cases.core import append_audit, load_visible_case, require_need_to_know
 from app.services.context import ServiceContext
 from app.services.errors import (
@@ -125,25 +125,56 @@ class _TypeCheck:
                 raise UnsupportedMediaType("the content is not plain text")
 
 
+class SealedContent:
+    """A document's content checked and encrypted chunk by chunk as it comes (`ChunkedEncryptor`, bound to the
+    case and the document id): over `max_bytes` is `PayloadTooLarge`, bytes that do not look like the declared
+    type are `UnsupportedMediaType`. Only the ciphertext is ever held. Pure: no database, no I/O."""
+
+    def __init__(
+        self, case_key: bytes, case_id: uuid.UUID, document_id: uuid.UUID, declared_type: str | None, max_bytes: int
+    ) -> None:
+        content_type = normalise_type(declared_type)
+        if content_type not in ALLOWED_TYPES:
+            raise UnsupportedMediaType("accepted types: " + ", ".join(sorted(ALLOWED_TYPES)))
+        self.content_type = content_type
+        self.size = 0
+        self._max_bytes = max_bytes
+        self._check = _TypeCheck(content_type)
+        self._encryptor = ChunkedEncryptor(case_key, str(case_id), str(document_id))
+        self._sealed: list[bytes] = []
+        self.complete = False
+
+    def write(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self._max_bytes:
+            raise PayloadTooLarge(f"a document may hold at most {self._max_bytes} bytes")
+        self._check.feed(chunk)
+        self._sealed.append(self._encryptor.update(chunk))
+
+    def finish(self) -> None:
+        self._check.feed(b"", final=True)
+        self._sealed.append(self._encryptor.finalize())
+        self.complete = True
+
+    def ciphertext(self) -> bytes:
+        assert self.complete
+        return b"".join(self._sealed)
+
+
 class DocumentUpload:
-    """A document on its way in: its kind and content type checked as soon as they are known, its content counted,
-    checked and encrypted chunk by chunk (`ChunkedEncryptor`, bound to the case and the document id). Only the
-    ciphertext is kept. Pure: no database, no I/O; made by `begin_upload`, stored by `finish_upload`."""
+    """A document on its way in from a request: its kind checked as soon as it is known (before the content is
+    read), its content sealed as it streams (`SealedContent`). Pure: no database, no I/O; made by
+    `begin_upload`, stored by `finish_upload`."""
 
     def __init__(self, principal: Principal, case_id: uuid.UUID, case_key: bytes, facts: UploadFacts, max_bytes: int):
         self.principal = principal
         self.case_id = case_id
         self.document_id = uuid.uuid4()
         self.kind: DocumentKind | None = None
-        self.content_type: str | None = None
-        self.size = 0
         self._case_key = case_key
         self._facts = facts
         self._max_bytes = max_bytes
-        self._encryptor: ChunkedEncryptor | None = None
-        self._check: _TypeCheck | None = None
-        self._sealed: list[bytes] = []
-        self._complete = False
+        self.content: SealedContent | None = None
 
     def set_kind(self, kind: str) -> None:
         if self.kind is not None:
@@ -153,40 +184,30 @@ class DocumentUpload:
         self.kind = document_kind
 
     def begin_content(self, declared_type: str | None) -> None:
-        if self._encryptor is not None:
+        if self.content is not None:
             raise InvalidInput("one file per upload", [FieldProblem(("file",), "given twice")])
-        content_type = normalise_type(declared_type)
-        if content_type not in ALLOWED_TYPES:
-            raise UnsupportedMediaType("accepted types: " + ", ".join(sorted(ALLOWED_TYPES)))
-        self.content_type = content_type
-        self._check = _TypeCheck(content_type)
-        self._encryptor = ChunkedEncryptor(self._case_key, str(self.case_id), str(self.document_id))
+        self.content = SealedContent(self._case_key, self.case_id, self.document_id, declared_type, self._max_bytes)
+
+    def _open_content(self) -> SealedContent:
+        if self.content is None or self.content.complete:
+            raise InvalidInput("the file's content comes within its part", [FieldProblem(("file",), "misplaced")])
+        return self.content
 
     def write(self, chunk: bytes) -> None:
-        if self._encryptor is None or self._check is None or self._complete:
-            raise InvalidInput("the file's content comes within its part", [FieldProblem(("file",), "misplaced")])
-        self.size += len(chunk)
-        if self.size > self._max_bytes:
-            raise PayloadTooLarge(f"a document may hold at most {self._max_bytes} bytes")
-        self._check.feed(chunk)
-        self._sealed.append(self._encryptor.update(chunk))
+        self._open_content().write(chunk)
 
     def end_content(self) -> None:
-        if self._encryptor is None or self._check is None or self._complete:
-            raise InvalidInput("the file's content comes within its part", [FieldProblem(("file",), "misplaced")])
-        self._check.feed(b"", final=True)
-        self._sealed.append(self._encryptor.finalize())
-        self._complete = True
+        self._open_content().finish()
 
-    def ciphertext(self) -> bytes:
+    def sealed(self) -> tuple[DocumentKind, SealedContent]:
         problems = []
         if self.kind is None:
             problems.append(FieldProblem(("kind",), "field required"))
-        if not self._complete:
+        if self.content is None or not self.content.complete:
             problems.append(FieldProblem(("file",), "field required"))
-        if problems:
+        if problems or self.kind is None or self.content is None:
             raise InvalidInput("the upload needs a file and its kind", problems)
-        return b"".join(self._sealed)
+        return self.kind, self.content
 
 
 def begin_upload(ctx: ServiceContext, principal: Principal, case_id: uuid.UUID) -> DocumentUpload:
@@ -201,42 +222,29 @@ def begin_upload(ctx: ServiceContext, principal: Principal, case_id: uuid.UUID) 
 
 def finish_upload(ctx: ServiceContext, upload: DocumentUpload) -> DocumentView:
     """Store an upload that came in whole: every check again, then the row and its audit entry, in one transaction."""
-    content = upload.ciphertext()
-    assert upload.kind is not None and upload.content_type is not None
+    kind, content = upload.sealed()
     principal, now = upload.principal, ctx.clock.now()
     with transaction(ctx.sessions) as session:
         case = load_visible_case(session, principal, upload.case_id, for_update=True)
         require_need_to_know(session, principal, case, _DOCUMENTS)
-        _check_upload_rights(upload_facts(session, principal, case), upload.kind)
+        _check_upload_rights(upload_facts(session, principal, case), kind)
         open_case_key(session, ctx.keyring, case.id)  # 410 if the case was erased while the document came in
-        session.add(
-            Document(
-                id=upload.document_id,
-                case_id=case.id,
-                kind=upload.kind.value,
-                content_type=upload.content_type,
-                size=upload.size,
-                uploaded_at=now,
-                uploaded_by=principal.user_id,
-                organisation_id=principal.organisation_id,
-                content=content,
-            )
-        )
+        view = _add_document(session, case.id, upload.document_id, kind, content, by=principal, now=now)
         append_audit(
             session,
             ctx,
             principal,
             "document.uploaded",
             details={
-                "document_id": str(upload.document_id),
-                "kind": upload.kind.value,
-                "size": upload.size,
-                "content_type": upload.content_type,
+                "document_id": str(view.id),
+                "kind": kind.value,
+                "size": view.size,
+                "content_type": view.content_type,
             },
             now=now,
             case=case,
         )
-        return DocumentView(upload.document_id, upload.kind, upload.size, upload.content_type, now)
+        return view
 
 
 def upload(
@@ -255,6 +263,54 @@ def upload(
         incoming.write(chunk)
     incoming.end_content()
     return finish_upload(ctx, incoming)
+
+
+def store_document(
+    session: Session,
+    case_id: uuid.UUID,
+    cipher: CaseCipher,
+    kind: DocumentKind,
+    content_type: str,
+    chunks: Iterable[bytes],
+    *,
+    max_bytes: int,
+    by: Principal,
+    now: datetime,
+) -> DocumentView:
+    """Seal a document's chunks and add its row, in the caller's transaction, which the caller audits (a case
+    accepted from a peer brings its documents this way); nothing is stored on a refusal."""
+    document_id = uuid.uuid4()
+    content = SealedContent(cipher.key, case_id, document_id, content_type, max_bytes)
+    for chunk in chunks:
+        content.write(chunk)
+    content.finish()
+    return _add_document(session, case_id, document_id, kind, content, by=by, now=now)
+
+
+def _add_document(
+    session: Session,
+    case_id: uuid.UUID,
+    document_id: uuid.UUID,
+    kind: DocumentKind,
+    content: SealedContent,
+    *,
+    by: Principal,
+    now: datetime,
+) -> DocumentView:
+    session.add(
+        Document(
+            id=document_id,
+            case_id=case_id,
+            kind=kind.value,
+            content_type=content.content_type,
+            size=content.size,
+            uploaded_at=now,
+            uploaded_by=by.user_id,
+            organisation_id=by.organisation_id,
+            content=content.ciphertext(),
+        )
+    )
+    return DocumentView(document_id, kind, content.size, content.content_type, now)
 
 
 def list_documents(ctx: ServiceContext, principal: Principal, case_id: uuid.UUID) -> list[DocumentView]:

@@ -1,4 +1,5 @@
-"""The scheduled jobs (`nrm worker`): close cases whose window lapsed, erase personal data when due.
+"""The scheduled jobs (`nrm worker`): close cases whose window lapsed, erase personal data when due, deliver
+the transfer outbox to peers (`app/services/transfers/delivery.py`) and forget message ids no longer fresh.
 
 Each case is handled in its own transaction, taken with `FOR UPDATE SKIP LOCKED` on PostgreSQL so two
 workers never act on one case; a pass run twice changes nothing more, because each job selects only the
@@ -22,6 +23,7 @@ from app.services import audit, login_throttle, web_sessions
 from app.services.cases.core import SYSTEM_IDS, commit_decision, load_snapshot
 from app.services.cases.personal_data import erase_personal_data
 from app.services.context import ServiceContext
+from app.services.transfers import Courier, HttpCourier, deliver_due, purge_seen
 from app.workflow import SYSTEM, Decision, EventName, EventRequest, State, decide
 from app.workflow.states import CloseReason, DeadlineKind
 
@@ -38,11 +40,16 @@ class PassReport:
     closed: int = 0
     erased: int = 0
     sessions_purged: int = 0
+    delivered: int = 0
+    retrying: int = 0
+    undeliverable: int = 0
 
     def __str__(self) -> str:
         return (
             f"closed {self.closed} case(s) whose window lapsed; erased {self.erased} case(s); "
-            f"purged {self.sessions_purged} ended web session(s)"
+            f"purged {self.sessions_purged} ended web session(s); "
+            f"delivered {self.delivered} transfer message(s), {self.retrying} to retry, "
+            f"{self.undeliverable} given up"
         )
 
 
@@ -125,10 +132,30 @@ def forget_stale_login_counters(ctx: ServiceContext) -> int:
         return login_throttle.forget_stale(session, ctx.clock.now(), rules_from(ctx.settings))
 
 
-def run_pass(ctx: ServiceContext) -> PassReport:
+def run_pass(ctx: ServiceContext, courier: Courier | None = None) -> PassReport:
+    """One pass of every job; `courier` carries transfer messages to peers (HTTP(S) unless one is given)."""
     report = PassReport(
         closed=close_lapsed_windows(ctx), erased=erase_due(ctx), sessions_purged=web_sessions.purge_ended(ctx)
     )
+    if courier is None:
+        http = HttpCourier()
+        try:
+            delivery = deliver_due(ctx, http)
+        finally:
+            http.close()
+    else:
+        delivery = deliver_due(ctx, courier)
+    report.delivered, report.retrying, report.undeliverable = delivery.delivered, delivery.retrying, delivery.failed
+    purge_seen(ctx)
     forget_stale_login_counters(ctx)
-    logger.info("worker pass", extra={"closed": report.closed, "erased": report.erased})
+    logger.info(
+        "worker pass",
+        extra={
+            "closed": report.closed,
+            "erased": report.erased,
+            "delivered": report.delivered,
+            "retrying": report.retrying,
+            "undeliverable": report.undeliverable,
+        },
+    )
     return report

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from app.models import CaseKey, Provider
+from app.models import CaseKey, Provider, Transfer
 from app.models.base import Base
 from app.security.envelope import WrappedKey, unwrap_case_key, wrap_case_key
 from app.security.keyfile import KeyRing
@@ -30,6 +30,11 @@ def case_key_context(case_id: uuid.UUID) -> str:
 def provider_key_context(provider_id: uuid.UUID) -> str:
     """The associated data a provider's key is wrapped with (and its contacts encrypted with)."""
     return f"provider:{provider_id}"
+
+
+def transfer_package_key_context(transfer_id: uuid.UUID) -> str:
+    """The associated data the key of a received transfer package (kept until a decision) is wrapped with."""
+    return f"transfer:{transfer_id}"
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,13 @@ WRAPPED_KEY_TABLES: tuple[WrappedKeyTable, ...] = (
     ),
     WrappedKeyTable(
         "provider keys", Provider, Provider.kek_id, Provider.wrapped_key, lambda row: provider_key_context(row.id)
+    ),
+    WrappedKeyTable(
+        "transfer package keys",
+        Transfer,
+        Transfer.payload_kek_id,
+        Transfer.payload_wrapped_key,
+        lambda row: transfer_package_key_context(row.id),
     ),
 )
 

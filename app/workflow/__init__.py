@@ -10,7 +10,7 @@ of a case, read its personal data or call an endpoint is declared once in `autho
 from app.workflow.apply import apply_decision, apply_effect, new_case
 from app.workflow.calendars import Calendar, Duration
 from app.workflow.deadlines import DeadlineSnapshot, deadline_status
-from app.workflow.engine import allowed_events, decide, decide_referral, is_presumed_child
+from app.workflow.engine import allowed_events, decide, decide_referral, decide_transfer_in, is_presumed_child
 from app.workflow.events import EVENTS, EventRule
 from app.workflow.first_steps import Audience, FirstSteps, audience_for_sector, first_steps, load_guidance
 from app.workflow.indicators import (
@@ -27,6 +27,7 @@ from app.workflow.model import (
     SYSTEM,
     Actor,
     CancelDeadline,
+    CarriedOver,
     CaseSnapshot,
     ClearClosure,
     ConvenePanel,
@@ -60,6 +61,8 @@ from app.workflow.policy import (
     PanelRules,
     Policy,
     PolicyError,
+    Recognition,
+    TransferRules,
     load_policy,
     render_policy,
     shipped_policy_names,
@@ -85,6 +88,7 @@ from app.workflow.states import (
     Language,
     NeedKind,
     PreliminaryOutcome,
+    Purpose,
     ReopenReason,
     Role,
     Sector,
@@ -108,6 +112,7 @@ __all__ = [
     "Audience",
     "Calendar",
     "CancelDeadline",
+    "CarriedOver",
     "CaseSnapshot",
     "ClearClosure",
     "CloseReason",
@@ -144,6 +149,8 @@ __all__ = [
     "Policy",
     "PolicyError",
     "PreliminaryOutcome",
+    "Purpose",
+    "Recognition",
     "RecordConflict",
     "RecordNote",
     "RecordOutcome",
@@ -164,6 +171,7 @@ __all__ = [
     "SetStateBeforeSuspension",
     "State",
     "Strength",
+    "TransferRules",
     "Vote",
     "allowed_events",
     "apply_decision",
@@ -173,6 +181,7 @@ __all__ = [
     "deadline_status",
     "decide",
     "decide_referral",
+    "decide_transfer_in",
     "first_steps",
     "group_indicators",
     "indicator_codes",

@@ -49,6 +49,7 @@ class Permission(StrEnum):
     record_support = "record_support"
     read_documents = "read_documents"
     upload_documents = "upload_documents"
+    manage_transfers = "manage_transfers"  # send cases to peer mechanisms, read, accept and refuse theirs
 
 
 _EVERY_ACCOUNT = frozenset({Permission.read_policy, Permission.read_organisations})
@@ -71,6 +72,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
         Permission.record_support,
         Permission.read_documents,
         Permission.upload_documents,
+        Permission.manage_transfers,
     },
     Role.panel_member: _EVERY_ACCOUNT | _CASE_WORK | {Permission.read_documents},
     Role.caseworker: _EVERY_ACCOUNT
@@ -151,6 +153,10 @@ PROVIDER_CONTACT: frozenset[Relation] = frozenset({Relation.coordinator, Relatio
 
 #: Who uploads the written opinion the referring organisation attaches to the panel file (it does not vote).
 PANEL_OPINION_AUTHORS: frozenset[Relation] = frozenset({Relation.referring_organisation})
+
+#: Who reads the personal data of a package received from a peer mechanism: no case exists yet, so only a
+#: relation tied to any case can hold.
+RECEIVED_PACKAGE_READERS: frozenset[Relation] = frozenset({Relation.coordinator})
 
 KNOWING: frozenset[Relation] = frozenset(r for r, rule in RELATIONS.items() if rule.knows_of_case)
 READING: frozenset[Relation] = frozenset(r for r, rule in RELATIONS.items() if rule.reads_personal_data)
@@ -238,6 +244,16 @@ def reads_personal_data(actor: Actor, ties: CaseTies) -> bool:
     if actor.roles & NEVER_PERSONAL_DATA:
         return False
     return bool(relations_of(actor, ties) & READING)
+
+
+def reads_received_package(actor: Actor) -> bool:
+    """Whether this actor may read the personal data of a package a peer sent, before any case exists."""
+    if actor.roles & NEVER_PERSONAL_DATA:
+        return False
+    return any(
+        RELATIONS[r].role in actor.roles and RELATIONS[r].tie is Tie.any_case and RELATIONS[r].reads_personal_data
+        for r in RECEIVED_PACKAGE_READERS
+    )
 
 
 def describe(relations: Iterable[Relation]) -> str:

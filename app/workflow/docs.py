@@ -42,8 +42,8 @@ def _event_table() -> list[str]:
         spec = EVENTS[name]
         sources: list[str] = []
         dests: list[str] = []
-        if name is EventName.referral:
-            sources, dests = ["(new)"], [State.referred.value]
+        if spec.creates:
+            sources, dests = ["(new)"], [state.value for state in spec.creates]
         for state in State:
             for route in ROUTES.get((state, name), ()):
                 if state.value not in sources:

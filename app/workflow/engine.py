@@ -21,6 +21,7 @@ from app.workflow.events import EVENTS, EventRule, is_presumed_child
 from app.workflow.machine import ROUTES, route_for
 from app.workflow.model import (
     Actor,
+    CarriedOver,
     CaseSnapshot,
     Decision,
     EventRequest,
@@ -32,7 +33,7 @@ from app.workflow.policy import Policy
 from app.workflow.states import EventName, State
 from app.workflow.steps import Context, Step, audit_facts, utc
 
-__all__ = ["allowed_events", "decide", "decide_referral", "is_presumed_child"]
+__all__ = ["allowed_events", "decide", "decide_referral", "decide_transfer_in", "is_presumed_child"]
 
 
 def _may_ever_send(actor: Actor, rule: EventRule) -> bool:
@@ -83,6 +84,8 @@ def decide(
         if snapshot is not None:
             return Refusal("not_allowed_in_state", "state", "a referral creates a new case", snapshot.state)
         return decide_referral(actor, event.referral or Referral(), now, policy)
+    if event.name is EventName.transfer_in and snapshot is None:
+        return _create(actor, event, now, policy)
     if snapshot is None:
         raise ValueError(f"{event.name.value} needs a case snapshot")
     ctx = Context(snapshot, actor, event, now, policy)
@@ -114,14 +117,29 @@ def decide_referral(actor: Actor, referral: Referral, now: datetime, policy: Pol
     (presumed) child needs no consent; child protection, a guardian when unaccompanied, and shelter when
     needed are due from the referral itself (protection from *pre*-identification).
     """
-    now = utc(now)
-    rule = EVENTS[EventName.referral]
+    return _create(actor, EventRequest(EventName.referral, referral=referral), utc(now), policy)
+
+
+def decide_transfer_in(
+    actor: Actor, referral: Referral, carried: CarriedOver, now: datetime, policy: Policy
+) -> Decision | Refusal:
+    """Create a case from a package a peer mechanism sent, as the coordinator accepting it: the state the
+    recognised decisions give (`policy.transfers`), the reflection period carried over, this policy's
+    deadlines from now; an adult's case without the person's consent to the transfer is refused (`invalid`).
+    """
+    return _create(actor, EventRequest(EventName.transfer_in, referral=referral, carried=carried), utc(now), policy)
+
+
+def _create(actor: Actor, request: EventRequest, now: datetime, policy: Policy) -> Decision | Refusal:
+    """An event that makes a new case (its record's `creates`): role, then the handler on an empty case."""
+    rule = EVENTS[request.name]
     if not _may_ever_send(actor, rule):
-        return forbidden("role", "only a referrer may refer a presumed victim", None)
+        return forbidden("role", f"your role may not send {request.name.value}", None)
     empty = CaseSnapshot(id="", state=State.referred, created_at=now, referring_organisation_id=actor.organisation_id)
-    request = EventRequest(EventName.referral, referral=referral)
     answer = rule.handler(Context(empty, actor, request, now, policy))
     if isinstance(answer, Refusal):
         return answer
-    facts = audit_facts(EventName.referral, None, State.referred, answer.effects, answer.facts)
-    return Decision(EventName.referral, None, State.referred, answer.effects, facts)
+    state = State(answer.branch) if answer.branch is not None else rule.creates[0]
+    assert state in rule.creates, f"{request.name.value} may not create a case in {state.value}"
+    facts = audit_facts(request.name, None, state, answer.effects, answer.facts)
+    return Decision(request.name, None, state, answer.effects, facts)

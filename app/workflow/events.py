@@ -20,6 +20,7 @@ from app.workflow.authority import Relation, may_hold
 from app.workflow.deadlines import find_unclosed, right_is_running
 from app.workflow.model import (
     CancelDeadline,
+    CarriedOver,
     CaseSnapshot,
     ClearClosure,
     ConvenePanel,
@@ -29,6 +30,7 @@ from app.workflow.model import (
     MarkReconsiderationDone,
     MarkReviewDone,
     MeetDeadline,
+    OpenDeadline,
     PauseDeadline,
     RecordConflict,
     RecordNote,
@@ -50,7 +52,7 @@ from app.workflow.model import (
     invalid,
 )
 from app.workflow.panels import can_still_decide, composition_problems, decision_problems, outcome, overlap_problems
-from app.workflow.policy import Policy
+from app.workflow.policy import Policy, Recognition
 from app.workflow.states import (
     ACTIVE_STATES,
     CHILD_AGE_BANDS,
@@ -115,6 +117,7 @@ class EventRule:
     rule: str = ""
     opens: tuple[DeadlineKind, ...] = ()
     meets: tuple[DeadlineKind, ...] = ()
+    creates: tuple[State, ...] = ()  # an event that makes a new case: the states it may start in
 
 
 _CLAIMANTS = frozenset({R.referring_organisation, R.assigned_caseworker})
@@ -182,6 +185,7 @@ REFERRAL = EventRule(
         K.shelter_offer,
         K.emergency_shelter,
     ),
+    creates=(S.referred,),
 )
 
 
@@ -962,6 +966,141 @@ REOPEN = EventRule(
 )
 
 
+# ------------------------------------------------------------------ transfer_in, transfer_completed
+
+
+def _recognised(carried: CarriedOver, policy: Policy) -> str:
+    """Which of the sender's positive decisions hold here: "formal", "preliminary" or "none"."""
+    rules = policy.transfers
+    if carried.formal_outcome is FormalOutcome.identified and rules.formal_identification is Recognition.recognised:
+        return "formal"
+    positive = carried.preliminary_outcome is PreliminaryOutcome.positive or carried.formal_outcome is not None
+    if positive and rules.preliminary_identification is Recognition.recognised:
+        return "preliminary"
+    return "none"
+
+
+def carried_reflection_end(carried: CarriedOver, recognised: str, now: datetime, policy: Policy) -> datetime | None:
+    """The end of the reflection period the new case keeps: never earlier than the one the sender granted,
+    and, where the sender's reasonable grounds are recognised, never earlier than this policy's own period
+    counted from that decision. None when no period runs any more."""
+    ends = []
+    if carried.reflection_period_ends_at is not None:
+        ends.append(carried.reflection_period_ends_at)
+    if recognised != "none" and carried.preliminary_decided_at is not None:
+        ends.append(policy.calendar.due_after(carried.preliminary_decided_at, policy.reflection_period))
+    end = max(ends, default=None)
+    return end if end is not None and end > now else None
+
+
+def _when(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _transfer_in(ctx: Context) -> Step | Refusal:
+    referral, carried, now, policy = ctx.event.referral, ctx.event.carried, ctx.now, ctx.policy
+    if referral is None or carried is None:
+        return invalid("package_missing", "a transfer needs the package's classification and decisions", None)
+    # An age assessment the sender made stands; otherwise the presumption of minority holds on either side.
+    is_child = carried.is_child
+    if carried.age_assessed is None:
+        is_child = is_child or is_presumed_child(referral, now, policy)
+    if not is_child and not carried.transfer_consent:
+        return invalid("consent_required", "an adult's case moves only with the person's consent to the transfer", None)
+    case = replace(ctx.case, is_child=is_child)
+    effects: list[Effect] = [SetChild(is_child), SetConsent(referral.consent_given or carried.transfer_consent)]
+    if carried.age_assessed is not None:
+        effects.append(SetAgeAssessed(carried.age_assessed))
+    recognised = _recognised(carried, policy)
+    if recognised == "formal":
+        branch = S.identified
+        effects += [RecordOutcome("preliminary", "positive"), RecordOutcome("formal", "identified")]
+        effects += _support_plan_starts(case, now, policy)
+    elif recognised == "preliminary":
+        branch = S.recovery_period
+        effects.append(RecordOutcome("preliminary", "positive"))
+        effects += open_deadline(case, K.panel_convening, now, policy)
+    else:
+        branch = S.referred
+        effects += open_deadline(case, K.preliminary_decision, now, policy)
+    reflection_end = carried_reflection_end(carried, recognised, now, policy)
+    if reflection_end is not None:
+        effects.append(OpenDeadline(K.reflection_period, now, reflection_end))
+    if is_child:
+        effects += open_deadline(case, K.child_protection_referral, now, policy)
+        if referral.unaccompanied:
+            effects += open_deadline(case, K.guardian_appointment, now, policy)
+    if referral.shelter_needed:
+        if is_child or branch is not S.referred:
+            effects += open_deadline(case, K.shelter_offer, now, policy)
+        elif policy.emergency_shelter_before_preliminary_decision:
+            effects += open_deadline(case, K.emergency_shelter, now, policy)
+    return step(
+        effects,
+        branch.value,
+        peer=carried.peer,
+        peer_reference=carried.sender_reference,
+        recognised=recognised,
+        is_child=is_child,
+        sender_state=carried.sender_state.value,
+        sender_preliminary=carried.preliminary_outcome.value if carried.preliminary_outcome else None,
+        sender_preliminary_at=_when(carried.preliminary_decided_at),
+        sender_formal=carried.formal_outcome.value if carried.formal_outcome else None,
+        sender_formal_at=_when(carried.formal_decided_at),
+        reflection_period_until=_when(reflection_end),
+    )
+
+
+TRANSFER_IN = EventRule(
+    E.transfer_in,
+    transitions=(),  # it creates a case, in the state the recognised decisions give
+    senders=_COORDINATOR,
+    fields=("referral", "carried"),
+    handler=_transfer_in,
+    by="accepting a package a registered peer sent",
+    rule="an adult's case needs the person's consent to the transfer; the sender's decisions are recorded as "
+    "such and the policy says which are recognised; the reflection period ends no earlier than the sender's",
+    opens=(
+        K.preliminary_decision,
+        K.panel_convening,
+        K.reflection_period,
+        K.child_protection_referral,
+        K.guardian_appointment,
+        K.shelter_offer,
+        K.emergency_shelter,
+        K.support_review,
+    ),
+    creates=(S.referred, S.recovery_period, S.identified),
+)
+
+
+def _transfer_completed(ctx: Context) -> Step | Refusal:
+    peer, reference = text(ctx.event.peer), text(ctx.event.peer_reference)
+    if peer is None or reference is None:
+        return invalid("peer_missing", "name the peer that accepted the case and its case reference", ctx.state)
+    effects: list[Effect] = [SetClosure(CloseReason.transferred), *end_case(ctx.case, ctx.now)]
+    return step(
+        effects,
+        reason=CloseReason.transferred.value,
+        peer=peer,
+        peer_reference=reference,
+        retention_days=ctx.policy.retention_days_after_closure,
+    )
+
+
+TRANSFER_COMPLETED = EventRule(
+    E.transfer_completed,
+    transitions=(Transition(_OPEN, S.closed),),
+    senders=frozenset(),  # nobody sends it by hand: only the peer's signed receipt closes a case this way
+    fields=("peer", "peer_reference"),
+    handler=_transfer_completed,
+    system=True,
+    by="the system, on the peer's signed receipt of acceptance",
+    rule="closed as `transferred`, naming the peer and its case reference; personal data then follow the "
+    "retention policy",
+)
+
+
 #: Every event, by name, in the order of `EventName`.
 EVENTS: Mapping[EventName, EventRule] = {
     rule.name: rule
@@ -990,6 +1129,8 @@ EVENTS: Mapping[EventName, EventRule] = {
             EMERGENCY_SHELTER_PROVIDED,
             SUPPORT_PLAN_REVIEWED,
             REOPEN,
+            TRANSFER_IN,
+            TRANSFER_COMPLETED,
         ),
         key=lambda rule: list(EventName).index(rule.name),
     )

@@ -97,6 +97,28 @@ class Referral:
 
 
 @dataclass(frozen=True, slots=True)
+class CarriedOver:
+    """What a peer mechanism decided and granted on a case it transfers here, as its signed package says
+    (`transfer_in`). Each decision is recorded as such; the policy says which are recognised here.
+
+    `reflection_period_ends_at` is the end of the sender's reflection period if it still ran when the package
+    was sealed; `transfer_consent` whether the person consented to the transfer (a child's case moves on a
+    best-interests determination instead)."""
+
+    peer: str
+    sender_reference: str
+    sender_state: State
+    is_child: bool
+    transfer_consent: bool
+    age_assessed: AgeOutcome | None = None
+    preliminary_outcome: PreliminaryOutcome | None = None
+    preliminary_decided_at: datetime | None = None
+    formal_outcome: FormalOutcome | None = None
+    formal_decided_at: datetime | None = None
+    reflection_period_ends_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class EventRequest:
     """An event and its fields (api-contract "events" table), with ids already resolved into records.
 
@@ -107,7 +129,10 @@ class EventRequest:
       conflict's reason or a closure's reason code;
     - `risk_assessment`, `best_interests_determination`: needed for a voluntary return;
     - `consent_given`: stated with `age_assessed` = adult when no consent is on record;
-    - `referral`: the classification, for `EventName.referral` only.
+    - `referral`: the classification, for `EventName.referral` and `transfer_in`;
+    - `carried`: what the sending mechanism decided and granted, for `transfer_in`;
+    - `peer`, `peer_reference`: the peer that accepted a transfer and its case reference, for
+      `transfer_completed`.
     """
 
     name: EventName
@@ -123,6 +148,9 @@ class EventRequest:
     best_interests_determination: str | None = None
     consent_given: bool | None = None
     referral: Referral | None = None
+    carried: CarriedOver | None = None
+    peer: str | None = None
+    peer_reference: str | None = None
 
 
 # --- Effects: what the service layer applies, in order, inside the event's one transaction. ---

@@ -8,6 +8,7 @@ naming the file, the key and the problem. `render_policy` and `validate_policy_f
 
 from __future__ import annotations
 
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,22 @@ class PanelRules(_Strict):
         return self
 
 
+class Recognition(StrEnum):
+    """What this mechanism makes of an identification another mechanism made (cross-border transfers)."""
+
+    recognised = "recognised"  # it holds here: the case starts where the sender's decision left it
+    retaken = "retaken"  # recorded as the sender's, and taken again here
+
+
+class TransferRules(_Strict):
+    """How a case accepted from a peer mechanism starts (docs/transfers.md, "Case rules"). Only a positive
+    decision can be recognised; a negative one is always recorded as the sender's and the case is assessed
+    again. Whatever is recognised, a reflection period the sender granted carries over."""
+
+    preliminary_identification: Recognition = Recognition.recognised
+    formal_identification: Recognition = Recognition.retaken
+
+
 class SupportPlanRules(_Strict):
     """The support plan once a person is identified: a first review, then a review at every interval (a
     recurring duty, `support_review`), for as long as the case stays identified."""
@@ -130,6 +147,7 @@ class Policy(_Strict):
     withdrawal_grace_days: int = Field(ge=0)
     statistics_suppression_threshold: int = Field(default=5, ge=1)
     service_deadlines: dict[NeedKind, Duration]
+    transfers: TransferRules = Field(default_factory=TransferRules)
     # A long-term need (work, housing, therapy) is planned rather than met in hours: kinds listed here take
     # this duration when the need is long-term; the others keep `service_deadlines`.
     long_term_service_deadlines: dict[NeedKind, Duration] = Field(default_factory=dict)
@@ -276,6 +294,8 @@ def render_policy(policy: Policy) -> str:
         f"retention           {policy.retention_days_after_closure} days after closure",
         f"withdrawal grace    {policy.withdrawal_grace_days} days before erasure",
         f"statistics          counts below {policy.statistics_suppression_threshold} suppressed",
+        f"from a peer         preliminary identification {policy.transfers.preliminary_identification.value}, "
+        f"formal identification {policy.transfers.formal_identification.value}",
         f"emergency shelter   {'before' if policy.emergency_shelter_before_preliminary_decision else 'from'} "
         "the preliminary decision (adults with nowhere safe to stay)",
         f"support reviews     first within {policy.support_plan.first_review}, then every "

@@ -71,6 +71,10 @@ class EventName(StrEnum):
     emergency_shelter_provided = "emergency_shelter_provided"
     support_plan_reviewed = "support_plan_reviewed"
     reopen = "reopen"
+    # Cross-border transfers (docs/transfers.md): a case accepted from a peer mechanism, and the sender's case
+    # closed once the peer's signed receipt says it accepted it.
+    transfer_in = "transfer_in"
+    transfer_completed = "transfer_completed"
 
 
 class Role(StrEnum):
@@ -274,3 +278,17 @@ class Language(StrEnum):
 
     fr = "fr"
     en = "en"
+
+
+class Purpose(StrEnum):
+    """Why someone reads personal data (api-contract "purpose"): a code, since it is written to the audit log,
+    which holds no personal data."""
+
+    assessment = "assessment"
+    panel_review = "panel_review"
+    safeguarding = "safeguarding"
+    support_planning = "support_planning"
+    service_referral = "service_referral"
+    legal_proceedings = "legal_proceedings"
+    data_subject_request = "data_subject_request"
+    correction = "correction"

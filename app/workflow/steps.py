@@ -101,11 +101,15 @@ def open_deadline(
     """Open a deadline of `kind` for this person; the clock counts from `start` (default: now) for `duration`
     (default: the policy's for this kind and person)."""
     effects: list[Effect] = []
+    due = policy.calendar.due_after(start or now, duration or policy.duration(kind, case.is_child))
     existing = find_unclosed(case.deadlines, kind)
     if existing is not None:
+        if existing.is_right and now < existing.due_at and existing.due_at >= due:
+            # Opening a right again never shortens it: one still running that ends later stays (a reflection
+            # period carried over from a peer mechanism, docs/transfers.md).
+            return []
         # Keep the one-non-closed-per-kind invariant: a stale one is closed before a new one opens.
         effects.append(close_deadline(existing, now))
-    due = policy.calendar.due_after(start or now, duration or policy.duration(kind, case.is_child))
     effects.append(OpenDeadline(kind, now, due))
     return effects
 

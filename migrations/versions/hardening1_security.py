@@ -2,7 +2,7 @@
 when and by whom; the login throttle's counters (replacing the list of failed logins)
 
 Revision ID: hardening1_security
-Revises: beyond_support
+Revises: transfers_tables
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from alembic import op
 import app.models.base
 
 revision: str = "hardening1_security"
-down_revision: str | None = "beyond_support"
+down_revision: str | None = "transfers_tables"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

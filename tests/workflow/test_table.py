@@ -64,6 +64,8 @@ SOURCES: dict[EventName, set[State]] = {
     E.emergency_shelter_provided: OPEN,
     E.support_plan_reviewed: {S.identified},
     E.reopen: {S.closed},
+    E.transfer_in: set(),  # it creates a case (tests/workflow/test_transfers.py)
+    E.transfer_completed: OPEN,
 }
 ROLES: dict[EventName, set[Role]] = {
     E.assign_assessor: {R.coordinator},
@@ -88,6 +90,8 @@ ROLES: dict[EventName, set[Role]] = {
     E.emergency_shelter_provided: {R.coordinator, R.caseworker},
     E.support_plan_reviewed: {R.coordinator, R.caseworker},
     E.reopen: {R.coordinator},
+    E.transfer_in: {R.coordinator},
+    E.transfer_completed: set(),  # the system only, on a peer's signed receipt
 }
 CASE_EVENTS = [e for e in EventName if e is not E.referral]
 POLICY = load_policy("fr")
@@ -145,11 +149,14 @@ def test_allowed_events_are_within_the_table(state: State) -> None:
 
 @pytest.mark.parametrize("event", CASE_EVENTS)
 def test_system_actor_may_only_close(event: EventName) -> None:
+    """The scheduled job closes lapsed windows; a peer's receipt of acceptance closes a transferred case."""
     snapshot = base_case(state=S.preliminary_negative)
-    request = EventRequest(event, reason=CloseReason.no_reconsideration.value)
+    request = EventRequest(
+        event, reason=CloseReason.no_reconsideration.value, peer="peer-b", peer_reference="MNR-2027-00042"
+    )
     result = decide(snapshot, SYSTEM, request, NOW, POLICY)
-    if event is E.close:
-        assert isinstance(result, Decision)
+    if event in (E.close, E.transfer_completed):
+        assert isinstance(result, Decision) and result.new_state is S.closed
     else:
         assert isinstance(result, Refusal) and result.kind == "forbidden"
 

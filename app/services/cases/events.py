@@ -83,9 +83,9 @@ def _resolve_user(session: Session, user_id: uuid.UUID, field: str) -> PanelMemb
 def event_request(session: Session, event: EventInput) -> EventRequest:
     """The workflow's request for this input: outcome codes read for the event, user ids resolved."""
     name = event.event
-    if name is EventName.referral:
+    if name in (EventName.referral, EventName.transfer_in):
         raise InvalidInput(
-            "a referral creates a case; it is not an event of one", [FieldProblem(("event",), "not an event")]
+            f"a {name.value} creates a case; it is not an event of one", [FieldProblem(("event",), "not an event")]
         )
     outcome: PreliminaryOutcome | AgeOutcome | None = None
     if event.outcome is not None:

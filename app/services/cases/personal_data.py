@@ -18,9 +18,11 @@ from app.models import (
     Interview,
     JusticeMilestone,
     NeedsAssessment,
+    OutboxMessage,
     Panel,
     ServiceReferral,
     SupportNeed,
+    Transfer,
 )
 from app.security.permissions import Principal
 from app.services import audit
@@ -91,6 +93,15 @@ def erase_personal_data(
     # Needs assessments and justice milestones (app/services/assessments.py, justice.py): their notes too.
     session.execute(update(NeedsAssessment).where(NeedsAssessment.case_id == case.id).values(note_blob=None))
     session.execute(update(JusticeMilestone).where(JusticeMilestone.case_id == case.id).values(note_blob=None))
+    # Transfers (app/services/transfers/): the sender's texts go, and a package not yet delivered is not sent.
+    session.execute(update(Transfer).where(Transfer.case_id == case.id).values(text_blob=None))
+    undelivered = select(Transfer.id).where(Transfer.case_id == case.id, Transfer.state == "pending")
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.transfer_row_id.in_(undelivered), OutboxMessage.status == "pending")
+        .values(status="failed", data=None, last_error="case-erased")
+    )
+    session.execute(update(Transfer).where(Transfer.id.in_(undelivered)).values(state="failed", updated_at=now))
     case.version += 1
     case.updated_at = now
     audit.append(

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from app.db import read_only, transaction
 from app.models import Case, CaseNumber, IdempotencyRecord
 from app.security.permissions import Principal
-from app.services.case_keys import create_case_key
+from app.services.case_keys import CaseCipher, create_case_key
 from app.services.cases.core import actor_ids_of, append_decision_audit, audit_actor_of, record_decision
 from app.services.cases.views import CASE_VIEW, CaseView, ViewExtras, case_view
 from app.services.context import ServiceContext
@@ -50,6 +50,17 @@ class ReferralInput:
         value = self.person.get("date_of_birth")
         return date.fromisoformat(value) if isinstance(value, str) else value
 
+    def classification(self) -> Referral:
+        """What the workflow decides the branch on, never who the person is."""
+        return Referral(
+            age_band=AgeBand(self.age_band),
+            date_of_birth=self.date_of_birth,
+            age_disputed=self.age_disputed,
+            unaccompanied=self.unaccompanied,
+            consent_given=self.consent_given,
+            shelter_needed=bool(self.needs.get("shelter_needed")),
+        )
+
 
 @dataclass(frozen=True)
 class ReferralResult:
@@ -75,63 +86,14 @@ def refer(
         replay = _replay(ctx, principal, idempotency_key, fingerprint)
         if replay is not None:
             return ReferralResult(replay, True)
-    decision = decide_referral(
-        principal.actor,
-        Referral(
-            age_band=AgeBand(referral.age_band),
-            date_of_birth=referral.date_of_birth,
-            age_disputed=referral.age_disputed,
-            unaccompanied=referral.unaccompanied,
-            consent_given=referral.consent_given,
-            shelter_needed=bool(referral.needs.get("shelter_needed")),
-        ),
-        now,
-        ctx.policy,
-    )
+    decision = decide_referral(principal.actor, referral.classification(), now, ctx.policy)
     if isinstance(decision, Refusal):
         raise refused(decision)
     assert isinstance(decision, Decision)
     try:
         with transaction(ctx.sessions) as session:
-            case_id = uuid.uuid4()
-            # Numbered first: the counter's INSERT flushes the session, and the case key may not reach the
-            # database before its case.
-            reference = new_reference(session, ctx, now)
-            cipher = create_case_key(session, ctx.keyring, case_id, now)
-            case = Case(
-                id=case_id,
-                reference=reference,
-                version=1,
-                state=decision.new_state.value,
-                policy_name=ctx.policy.name,
-                created_at=now,
-                updated_at=now,
-                referring_organisation_id=principal.organisation_id,
-                referrer_id=principal.user_id,
-                previous_assessor_ids=[],
-                caseworker_ids=[],
-                is_child=False,
-                age_disputed=referral.age_disputed,
-                unaccompanied=referral.unaccompanied,
-                age_band=referral.age_band,
-                gender=referral.gender,
-                nationality=referral.nationality,
-                region=referral.region,
-                exploitation_forms=sorted(referral.exploitation_forms),
-                indicators=sorted(referral.indicators),
-                needs=referral.needs,
-                consent_given=referral.consent_given,
-                shelter_needed=bool(referral.needs.get("shelter_needed")),
-                referring_sector=principal.sector.value,
-                first_panel_member_ids=[],
-                person_blob=cipher.seal_json(
-                    "person",
-                    {**referral.person, "asylum_interview_reference": referral.asylum_interview_reference},
-                ),
-                account_blob=cipher.seal_json("account", referral.account),
-            )
-            session.add(case)
-            record_decision(session, case, decision, cipher, actor_ids_of(principal), now)
+            case, _ = create_case(session, ctx, principal, referral, decision, now)
+            case_id = case.id
             # A new case has no panel, interview or document yet: its view needs no query.
             view = case_view(session, ctx, case, principal, ViewExtras())
             if idempotency_key is not None:
@@ -154,6 +116,59 @@ def refer(
             if replay is not None:
                 return ReferralResult(replay, True)
         raise
+
+
+def create_case(
+    session: Session,
+    ctx: ServiceContext,
+    principal: Principal,
+    referral: ReferralInput,
+    decision: Decision,
+    now: datetime,
+) -> tuple[Case, CaseCipher]:
+    """The rows of a new case a creating decision makes (a referral, or a transfer accepted from a peer): its
+    key, the case with the classification in clear and the person and account encrypted, the decision's
+    effects and history row, under this instance's policy. The caller appends the audit entry, last."""
+    case_id = uuid.uuid4()
+    # Numbered first: the counter's INSERT flushes the session, and the case key may not reach the database
+    # before its case.
+    reference = new_reference(session, ctx, now)
+    cipher = create_case_key(session, ctx.keyring, case_id, now)
+    case = Case(
+        id=case_id,
+        reference=reference,
+        version=1,
+        state=decision.new_state.value,
+        policy_name=ctx.policy.name,
+        created_at=now,
+        updated_at=now,
+        referring_organisation_id=principal.organisation_id,
+        referrer_id=principal.user_id,
+        previous_assessor_ids=[],
+        caseworker_ids=[],
+        is_child=False,
+        age_disputed=referral.age_disputed,
+        unaccompanied=referral.unaccompanied,
+        age_band=referral.age_band,
+        gender=referral.gender,
+        nationality=referral.nationality,
+        region=referral.region,
+        exploitation_forms=sorted(referral.exploitation_forms),
+        indicators=sorted(referral.indicators),
+        needs=referral.needs,
+        consent_given=referral.consent_given,
+        shelter_needed=bool(referral.needs.get("shelter_needed")),
+        referring_sector=principal.sector.value,
+        first_panel_member_ids=[],
+        person_blob=cipher.seal_json(
+            "person",
+            {**referral.person, "asylum_interview_reference": referral.asylum_interview_reference},
+        ),
+        account_blob=cipher.seal_json("account", referral.account),
+    )
+    session.add(case)
+    record_decision(session, case, decision, cipher, actor_ids_of(principal), now)
+    return case, cipher
 
 
 def new_reference(session: Session, ctx: ServiceContext, now: datetime) -> str:
