@@ -112,16 +112,17 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, detail)
 
 
-def body_limit(scope: Scope) -> tuple[int, str]:
-    """The largest body this request may send, and how to say so."""
+def body_limit(scope: Scope) -> tuple[int, str] | None:
+    """The largest body this request may send, and how to say so; None for the one route that bounds its own
+    body while it streams (the transfer inbox, which also audits a refusal)."""
     settings = scope["app"].state.context.settings  # per request: the limit in force
     if scope.get("method") == "POST" and any(p.fullmatch(scope.get("path", "")) for p in DOCUMENT_UPLOAD_PATHS):
         maximum: int = settings.max_document_bytes
         return maximum + MULTIPART_OVERHEAD_BYTES, f"a document may hold at most {maximum} bytes"
     if scope.get("method") == "POST" and scope.get("path", "") == TRANSFER_INBOX_PATH:
-        # A peer's sealed package may carry the case's documents: the transfer limit, not the JSON one.
-        transfer_maximum: int = settings.max_transfer_bytes
-        return transfer_maximum, f"a transfer message may hold at most {transfer_maximum} bytes"
+        # A peer's sealed package may carry the case's documents: app/api/transfers.inbox counts it against
+        # NRM_MAX_TRANSFER_BYTES as it streams and audits a refusal, which a 413 from here would not.
+        return None
     json_maximum: int = settings.max_json_bytes
     return json_maximum, f"a request body may hold at most {json_maximum} bytes"
 
@@ -141,7 +142,11 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit, rule = body_limit(scope)
+        bound = body_limit(scope)
+        if bound is None:
+            await self.app(scope, receive, send)
+            return
+        limit, rule = bound
         declared = _header(scope, b"content-length")
         if declared.isdigit() and int(declared) > limit:
             await problem(413, f"the request declares {declared} bytes; {rule}")(scope, receive, send)
