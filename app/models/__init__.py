@@ -15,6 +15,7 @@ from app.models.cases import (
     Panel,
     PanelSeat,
 )
+from app.models.drafts import ReferralDraft
 from app.models.justice import JusticeMilestone
 from app.models.keys import KeyCheck
 from app.models.support import Document, Interview, NeedsAssessment, Provider, ServiceReferral, SupportNeed
@@ -44,6 +45,7 @@ __all__ = [
     "PanelSeat",
     "Peer",
     "Provider",
+    "ReferralDraft",
     "SeenMessage",
     "ServiceReferral",
     "SupportNeed",

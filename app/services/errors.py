@@ -43,10 +43,13 @@ class NotFound(ServiceError):
 class Conflict(ServiceError):
     """The request clashes with the current state (an event not allowed now, a duplicate name...)."""
 
-    def __init__(self, detail: str, *, state: str | None = None, allowed_events: Sequence[str] = ()) -> None:
+    def __init__(
+        self, detail: str, *, state: str | None = None, allowed_events: Sequence[str] = (), code: str | None = None
+    ) -> None:
         super().__init__(detail)
         self.state = state
         self.allowed_events = list(allowed_events)
+        self.code = code  # the workflow refusal's code (`window_closed`...), for an entrance to say it its way
 
     def extra(self) -> dict[str, object]:
         if self.state is None:
@@ -139,6 +142,7 @@ def refused(refusal: Refusal) -> ServiceError:
             refusal.message,
             state=refusal.state.value if refusal.state is not None else None,
             allowed_events=[e.value for e in refusal.allowed_events],
+            code=refusal.code,
         )
     if error_class is InvalidInput:
         return InvalidInput(refusal.message, [FieldProblem((refusal.code,), refusal.message)])

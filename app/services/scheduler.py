@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from app.db import read_only, transaction
 from app.models import Case, Deadline
 from app.security.login_throttle import rules_from
-from app.services import audit, login_throttle, web_sessions
+from app.services import audit, login_throttle, referral_drafts, web_sessions
 from app.services.cases.core import SYSTEM_IDS, commit_decision, load_snapshot
 from app.services.cases.personal_data import erase_personal_data
 from app.services.context import ServiceContext
@@ -40,6 +40,7 @@ class PassReport:
     closed: int = 0
     erased: int = 0
     sessions_purged: int = 0
+    drafts_purged: int = 0
     delivered: int = 0
     retrying: int = 0
     undeliverable: int = 0
@@ -47,7 +48,7 @@ class PassReport:
     def __str__(self) -> str:
         return (
             f"closed {self.closed} case(s) whose window lapsed; erased {self.erased} case(s); "
-            f"purged {self.sessions_purged} ended web session(s); "
+            f"purged {self.sessions_purged} ended web session(s) and {self.drafts_purged} expired referral draft(s); "
             f"delivered {self.delivered} transfer message(s), {self.retrying} to retry, "
             f"{self.undeliverable} given up"
         )
@@ -135,7 +136,10 @@ def forget_stale_login_counters(ctx: ServiceContext) -> int:
 def run_pass(ctx: ServiceContext, courier: Courier | None = None) -> PassReport:
     """One pass of every job; `courier` carries transfer messages to peers (HTTP(S) unless one is given)."""
     report = PassReport(
-        closed=close_lapsed_windows(ctx), erased=erase_due(ctx), sessions_purged=web_sessions.purge_ended(ctx)
+        closed=close_lapsed_windows(ctx),
+        erased=erase_due(ctx),
+        sessions_purged=web_sessions.purge_ended(ctx),
+        drafts_purged=referral_drafts.purge_expired(ctx),
     )
     if courier is None:
         http = HttpCourier()

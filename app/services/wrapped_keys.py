@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from app.models import CaseKey, Provider, Transfer
+from app.models import CaseKey, Provider, ReferralDraft, Transfer
 from app.models.base import Base
 from app.security.envelope import WrappedKey, unwrap_case_key, wrap_case_key
 from app.security.keyfile import KeyRing
@@ -30,6 +30,11 @@ def case_key_context(case_id: uuid.UUID) -> str:
 def provider_key_context(provider_id: uuid.UUID) -> str:
     """The associated data a provider's key is wrapped with (and its contacts encrypted with)."""
     return f"provider:{provider_id}"
+
+
+def draft_key_context(draft_id: uuid.UUID) -> str:
+    """The associated data a referral draft's key is wrapped with (and its answers encrypted with)."""
+    return f"draft:{draft_id}"
 
 
 def transfer_package_key_context(transfer_id: uuid.UUID) -> str:
@@ -54,6 +59,13 @@ WRAPPED_KEY_TABLES: tuple[WrappedKeyTable, ...] = (
     ),
     WrappedKeyTable(
         "provider keys", Provider, Provider.kek_id, Provider.wrapped_key, lambda row: provider_key_context(row.id)
+    ),
+    WrappedKeyTable(
+        "referral draft keys",
+        ReferralDraft,
+        ReferralDraft.kek_id,
+        ReferralDraft.wrapped_key,
+        lambda row: draft_key_context(row.id),
     ),
     WrappedKeyTable(
         "transfer package keys",

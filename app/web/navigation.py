@@ -23,7 +23,10 @@ class NavItem:
         return self.permission is None or principal.can(self.permission)
 
 
-NAVIGATION: tuple[NavItem, ...] = (NavItem(N_("My work"), "/my-work"),)
+NAVIGATION: tuple[NavItem, ...] = (
+    NavItem(N_("My work"), "/my-work"),
+    NavItem(N_("Referrals"), "/referrals", Permission.refer),
+)
 
 
 def items_for(principal: Principal) -> list[NavItem]:

@@ -2,7 +2,7 @@
 when and by whom; the login throttle's counters (replacing the list of failed logins)
 
 Revision ID: hardening1_security
-Revises: transfers_tables
+Revises: webreferral_drafts
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from alembic import op
 import app.models.base
 
 revision: str = "hardening1_security"
-down_revision: str | None = "transfers_tables"
+down_revision: str | None = "webreferral_drafts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

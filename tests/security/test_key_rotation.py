@@ -55,7 +55,12 @@ def test_rotate_then_retire_keeps_every_provider_contact_and_identity_readable(
         f"/api/v1/cases/{case_id}/identity", params={"purpose": "assessment"}, headers=cast.referrer.headers
     )
     assert identity.status_code == 200 and identity.json()["person"]["full_name"] == "Testperson Rotation"
-    assert report.rewrapped_by_table == {"case keys": 1, "provider keys": 1, "transfer package keys": 0}
+    assert report.rewrapped_by_table == {
+        "case keys": 1,
+        "provider keys": 1,
+        "referral draft keys": 0,
+        "transfer package keys": 0,
+    }
 
 
 def test_retire_is_refused_while_a_provider_key_is_still_wrapped_by_the_old_key(

@@ -50,7 +50,7 @@ class WebClient:
     def submit(
         self,
         path: str,
-        data: Mapping[str, str],
+        data: Mapping[str, str | list[str]],
         *,
         from_page: str = "/",
         token: str | None = None,

@@ -21,6 +21,7 @@ from app.web.errors import is_page_path
 from app.web.headers import CONTENT_SECURITY_POLICY
 from app.web.pages import Page, PublicPage, page_for
 from app.web.routes import ROUTERS
+from app.web.routes.my_work import my_work_page
 from app.web.routing import SAFE_METHODS, WebRoute, web_router
 from tests.web.helpers import ORIGIN, WebClient, create_account, form_token
 
@@ -29,7 +30,7 @@ extra_pages = web_router()
 
 @extra_pages.get("/test/audit-only")
 def audit_only(page: Annotated[Page, Depends(page_for(Permission.read_audit))]) -> Response:
-    return page.render("pages/my_work.html")
+    return my_work_page(page)
 
 
 @extra_pages.get("/test/erased")

@@ -6,6 +6,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.orm import Session
+
 from app.db import transaction
 from app.models import Notification
 from app.security.permissions import Principal
@@ -36,35 +38,35 @@ class NotificationView:
 
 
 def notify(ctx: ServiceContext, principal: Principal, notification: NotificationInput) -> NotificationView:
-    now = ctx.clock.now()
     with transaction(ctx.sessions) as session:
-        row = Notification(
-            id=uuid.uuid4(),
-            organisation_id=principal.organisation_id,
-            sector=principal.sector.value,
-            gender=notification.gender,
-            age_band=notification.age_band,
-            nationality=notification.nationality,
-            region=notification.region,
-            exploitation_forms=sorted(notification.exploitation_forms),
-            created_at=now,
-        )
-        session.add(row)
-        append_audit(
-            session,
-            ctx,
-            principal,
-            "notification.created",
-            details={},
-            now=now,
-        )
-        return NotificationView(
-            row.id,
-            Gender(row.gender),
-            AgeBand(row.age_band),
-            row.nationality,
-            row.region,
-            [ExploitationForm(form) for form in row.exploitation_forms],
-            principal.sector,
-            now,
-        )
+        return record_notification(session, ctx, principal, notification, ctx.clock.now())
+
+
+def record_notification(
+    session: Session, ctx: ServiceContext, principal: Principal, notification: NotificationInput, now: datetime
+) -> NotificationView:
+    """The notification and its audit entry, in the caller's transaction (a referral draft turned into a
+    notification is deleted in the same one)."""
+    row = Notification(
+        id=uuid.uuid4(),
+        organisation_id=principal.organisation_id,
+        sector=principal.sector.value,
+        gender=notification.gender,
+        age_band=notification.age_band,
+        nationality=notification.nationality,
+        region=notification.region,
+        exploitation_forms=sorted(notification.exploitation_forms),
+        created_at=now,
+    )
+    session.add(row)
+    append_audit(session, ctx, principal, "notification.created", details={}, now=now)
+    return NotificationView(
+        row.id,
+        Gender(row.gender),
+        AgeBand(row.age_band),
+        row.nationality,
+        row.region,
+        [ExploitationForm(form) for form in row.exploitation_forms],
+        principal.sector,
+        now,
+    )

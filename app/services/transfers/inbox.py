@@ -71,7 +71,8 @@ class InboxRefusal(ServiceError):
 
     def __init__(self, detail: str, code: str) -> None:
         super().__init__(detail)
-        self.code = code
+        # Typed as `Conflict.code` is: the conflict subclass inherits both (an inbox refusal always has one).
+        self.code: str | None = code
 
     def extra(self) -> dict[str, object]:
         return {"code": self.code}

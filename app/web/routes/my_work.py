@@ -1,15 +1,33 @@
-"""My work: where every signed-in person lands. For now it greets them; the role pages fill it."""
+"""My work: where every signed-in person lands: what they must act on, soonest deadline first
+(`app/services/my_work.duties_for`), and for a referrer their drafts and a way to start a referral."""
 
 from __future__ import annotations
 
 from fastapi.responses import Response
 
+from app.security.permissions import Permission
+from app.services import my_work, referral_drafts
 from app.web.pages import SignedInPage
+from app.web.referral_form import STEPS
 from app.web.routing import web_router
+from app.web.vocabulary import ACTIONS, DEADLINES, NEEDS, STATES
 
 router = web_router()
 
 
 @router.get("/my-work")
-def my_work(page: SignedInPage) -> Response:
-    return page.render("pages/my_work.html")
+def my_work_page(page: SignedInPage) -> Response:
+    work = my_work.duties_for(page.ctx, page.principal)
+    refers = page.principal.can(Permission.refer)
+    return page.render(
+        "pages/my_work.html",
+        items=work.items,
+        more=work.more,
+        refers=refers,
+        total=len(STEPS),
+        drafts=referral_drafts.list_mine(page.ctx, page.principal) if refers else [],
+        actions=ACTIONS,
+        deadline_names=DEADLINES,
+        need_names=NEEDS,
+        states=STATES,
+    )
