@@ -24,7 +24,7 @@ install: $(BIN)/.installed
 install-dev: $(BIN)/.installed-dev
 
 run: install translations-compile
-	@mkdir -p $(VAR)
+	@install -d -m 0700 $(VAR)  # private: the database and the key file live here
 	$(BIN)/nrm migrate
 	$(BIN)/nrm keys ensure
 	@if $(BIN)/nrm demo is-empty; then $(BIN)/nrm demo seed --accounts-file $(DEMO_ACCOUNTS) >/dev/null; fi

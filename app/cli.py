@@ -6,14 +6,16 @@ import getpass
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
 from app.clock import SystemClock
 from app.config import SettingsError, get_settings
+from app.security.keyfile import KeyFileError
 from app.services.context import ServiceContext
 from app.services.errors import ServiceError
+from app.services.keyfile_guard import DatabaseNotMigrated
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help="National referral mechanism service.")
 admin_cli = typer.Typer(no_args_is_help=True, help="Operator accounts.")
@@ -39,10 +41,14 @@ OPERATOR_ORGANISATION = "Opérateur du MNR"
 
 
 def _context() -> ServiceContext:
-    return ServiceContext.build(get_settings(), SystemClock())
+    """The service context; a missing or foreign key file (or an unsafe one) stops the command with its reason."""
+    try:
+        return ServiceContext.build(get_settings(), SystemClock())
+    except (KeyFileError, DatabaseNotMigrated) as error:
+        _fail(str(error))
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code=1)
 
@@ -65,8 +71,20 @@ def serve(
     """Serve the API and the web UI."""
     import uvicorn
 
-    get_settings()  # fail fast, with the variable's name, before uvicorn starts
-    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers, access_log=False)
+    # Fail fast, naming the variable, before uvicorn starts: bad settings, or a key file that is missing or is not
+    # the one the database was written with.
+    _context().close()
+    # proxy_headers=False: uvicorn would otherwise take the client address from X-Forwarded-For sent by any local
+    # peer; the service reads that header itself, from NRM_TRUSTED_PROXIES only (app/security/client_address.py).
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        proxy_headers=False,
+    )
 
 
 @admin_cli.command("create")
@@ -212,30 +230,34 @@ def worker(
 
 @keys_cli.command("ensure")
 def keys_ensure() -> None:
-    """Create the key file (mode 0600) if it does not exist yet."""
-    from app.security.keyfile import ensure_key_file
-
-    ring = ensure_key_file(get_settings().key_file)
-    typer.echo(f"key file ready; active key-encryption key {ring.active_kek_id}")
+    """Create the key file (mode 0600) for an empty database, or check the existing one against the database."""
+    ctx = _context()
+    try:
+        active = ctx.keyring.active_kek_id
+    finally:
+        ctx.close()
+    typer.echo(f"key file ready and matching the database; active key-encryption key {active}")
 
 
 @keys_cli.command("rotate")
 def keys_rotate() -> None:
-    """Add a new key-encryption key and re-wrap every case key under it (the data are not touched)."""
+    """Add a new key-encryption key and re-wrap every wrapped key under it (the data are not touched)."""
     from app.services import keys
+    from app.services.wrapped_keys import describe_counts
 
     ctx = _context()
     try:
         report = keys.rotate(ctx)
     finally:
         ctx.close()
-    typer.echo(f"active key-encryption key {report.active_kek_id}; re-wrapped {report.rewrapped} case and draft key(s)")
+    rewrapped = describe_counts(report.rewrapped_by_table)
+    typer.echo(f"active key-encryption key {report.active_kek_id}; re-wrapped {rewrapped}")
     typer.echo("older keys stay in the key file until `nrm keys retire KEK_ID` (after the backup window)")
 
 
 @keys_cli.command("retire")
 def keys_retire(kek_id: str) -> None:
-    """Destroy an old key-encryption key once no case key is wrapped by it (makes erasure final in backups)."""
+    """Destroy an old key-encryption key once nothing is wrapped by it (makes erasure final in backups)."""
     from app.services import keys
 
     ctx = _context()

@@ -6,11 +6,13 @@ A missing or malformed setting stops start-up with a message that names the vari
 from __future__ import annotations
 
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
+from typing import Annotated, Self
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.security.instance_identity import normalise_base_url, normalise_country, normalise_name
 
@@ -31,12 +33,20 @@ class Settings(BaseSettings):
     key_file: Path = Field(default=DEFAULT_VAR_DIR / "nrm.keys", description="key file, created 0600 on first use")
     policy: str = Field(default="fr", description="jurisdiction policy name or path to a policy file")
     token_ttl_minutes: int = Field(default=60, ge=1, le=24 * 60)
-    login_max_failures_per_account: int = Field(default=5, ge=1)
+    # Login throttle (app/security/login_throttle.py): strict per (account, address), growing delays per account
+    # (never a lock), and a limit per address across accounts; counters reset after a quiet window.
+    login_max_failures_per_account_and_address: int = Field(default=5, ge=1)
+    login_max_failures_per_account: int = Field(default=10, ge=1)
     login_max_failures_per_address: int = Field(default=20, ge=1)
     login_failure_window_minutes: int = Field(default=15, ge=1)
+    login_max_delay_seconds: int = Field(default=300, ge=1, le=24 * 3600)
+    # Peers whose X-Forwarded-For is believed: a comma-separated list of addresses or CIDR networks; none by default.
+    trusted_proxies: Annotated[tuple[IPv4Network | IPv6Network, ...], NoDecode] = ()
     log_level: str = Field(default="INFO")
     db_pool_size: int = Field(default=10, ge=1)
     max_document_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=512 * 1024 * 1024)
+    # Every other request body (JSON, forms): bounded while it streams, before anything parses it.
+    max_json_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     # The largest transfer message the inbox reads (and the largest package this instance seals): a case with a
     # few documents, base64-encoded inside the sealed JSON.
     max_transfer_bytes: int = Field(default=64 * 1024 * 1024, ge=64 * 1024, le=1024 * 1024 * 1024)
@@ -60,6 +70,22 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite://", "postgresql")):
             raise ValueError("must start with sqlite:// or postgresql+psycopg://")
         return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(item.strip() for item in value.split(",") if item.strip())
+        return value
+
+    @model_validator(mode="after")
+    def _account_limit_above_pair_limit(self) -> Self:
+        # Otherwise one address, stopped by its own limit, could still push the account into delays for everyone.
+        if self.login_max_failures_per_account <= self.login_max_failures_per_account_and_address:
+            raise ValueError(
+                "NRM_LOGIN_MAX_FAILURES_PER_ACCOUNT must be larger than NRM_LOGIN_MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS"
+            )
+        return self
 
     @field_validator("log_level")
     @classmethod
@@ -116,8 +142,10 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as error:
         problems = []
         for item in error.errors():
-            field = str(item["loc"][0]) if item["loc"] else "?"
-            problems.append(f"NRM_{field.upper()}: {item['msg']}")
+            if item["loc"]:
+                problems.append(f"NRM_{str(item['loc'][0]).upper()}: {item['msg']}")
+            else:  # a rule across settings: its message names them
+                problems.append(str(item["msg"]))
         raise SettingsError("invalid configuration: " + "; ".join(problems)) from None
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,8 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 def make_engine(database_url: str, *, pool_size: int = 10) -> Engine:
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
-        if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
+            make_private_database_file(Path(url.database))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
@@ -24,6 +26,34 @@ def make_engine(database_url: str, *, pool_size: int = 10) -> Engine:
     # No pre-ping: it costs a round trip per checkout on every request. A connection the server dropped fails
     # its request once (rolled back, nothing half-written) and the pool is invalidated and refilled.
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+
+
+_PRIVATE_FILE_MODE = 0o600
+_PRIVATE_DIRECTORY_MODE = 0o700
+# SQLite's companions of a database in WAL mode; it creates them with the mode of the database file.
+SQLITE_COMPANION_SUFFIXES = ("-wal", "-shm", "-journal")
+
+
+def make_private_database_file(path: Path) -> None:
+    """Create the SQLite file 0600 (missing directories 0700) before SQLite opens it, and tighten an existing one.
+
+    SQLite would create the file 0644 less the umask, readable by every local user, and it gives the -wal and
+    -shm files the mode of the database file: a database created 0600 keeps all three private. Modes are set
+    with explicit chmods rather than by changing the umask, which is process-wide and not thread-safe.
+    """
+    missing = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
+    for directory in reversed(missing):
+        directory.mkdir(mode=_PRIVATE_DIRECTORY_MODE, exist_ok=True)
+        os.chmod(directory, _PRIVATE_DIRECTORY_MODE)
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, _PRIVATE_FILE_MODE)
+    os.close(descriptor)
+    # A database made by an older version, or copied in, may be readable by others: tighten it and its companions.
+    for candidate in (path, *(Path(f"{path}{suffix}") for suffix in SQLITE_COMPANION_SUFFIXES)):
+        try:
+            if stat.S_IMODE(candidate.stat().st_mode) & 0o077:
+                os.chmod(candidate, _PRIVATE_FILE_MODE)
+        except FileNotFoundError:
+            continue
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:

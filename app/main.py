@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from app import web
 from app.api import access, assessments, audit, cases, justice, reports, support, transfers
-from app.api.middleware import RequestContext, UploadLimit
+from app.api.middleware import BodyLimit, RequestContext
 from app.api.problems import install_problem_handlers, problem_schema
 from app.api.schemas.accounts import Health
 from app.clock import Clock, SystemClock
@@ -48,7 +48,7 @@ def create_app(
     install_problem_handlers(app)
     # After the problem handlers, which the web's error pages wrap; its header middleware sits inside the others.
     web.install(app, context)
-    app.add_middleware(UploadLimit)
+    app.add_middleware(BodyLimit)
     # Added last, so it runs first: even an early refusal carries a request id and an access-log line.
     app.add_middleware(RequestContext)
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from app.api.deps import Context, authorize, bearer_token, client_address
-from app.api.schemas.accounts import OrganisationIn, TokenOut, UserIn
+from app.api.schemas.accounts import OrganisationIn, RolesIn, TokenOut, UserIn
 from app.security.permissions import Permission, Principal
 from app.services import accounts
 from app.services.accounts import OrganisationView, UserView
@@ -43,8 +43,8 @@ async def log_out(
 
 
 @router.post("/organisations", status_code=201, response_model=OrganisationView)
-def create_organisation(ctx: Context, _admin: Admin, body: OrganisationIn) -> OrganisationView:
-    return accounts.create_organisation(ctx, body.name, body.sector.value)
+def create_organisation(ctx: Context, admin: Admin, body: OrganisationIn) -> OrganisationView:
+    return accounts.create_organisation(ctx, body.name, body.sector.value, by=admin)
 
 
 @router.get("/organisations", response_model=list[OrganisationView])
@@ -52,9 +52,34 @@ def list_organisations(ctx: Context, _reader: Reader) -> list[OrganisationView]:
     return accounts.list_organisations(ctx)
 
 
-@router.post("/users", status_code=201, response_model=UserView)
-def create_user(ctx: Context, _admin: Admin, body: UserIn) -> UserView:
-    return accounts.create_user(ctx, body.username, body.password, body.organisation_id, [r.value for r in body.roles])
+@router.post(
+    "/organisations/{organisation_id}/disable",
+    response_model=OrganisationView,
+    summary="Disable an organisation; its members' tokens are revoked and they cannot log in",
+)
+def disable_organisation(ctx: Context, admin: Admin, organisation_id: uuid.UUID) -> OrganisationView:
+    return accounts.set_organisation_active(ctx, organisation_id, False, by=admin)
+
+
+@router.post("/organisations/{organisation_id}/enable", response_model=OrganisationView)
+def enable_organisation(ctx: Context, admin: Admin, organisation_id: uuid.UUID) -> OrganisationView:
+    return accounts.set_organisation_active(ctx, organisation_id, True, by=admin)
+
+
+@router.post(
+    "/users",
+    status_code=201,
+    response_model=UserView,
+    summary="Create an account (an admin account holds no role that reads personal data)",
+)
+def create_user(ctx: Context, admin: Admin, body: UserIn) -> UserView:
+    roles = [r.value for r in body.roles]
+    return accounts.create_user(ctx, body.username, body.password, body.organisation_id, roles, by=admin)
+
+
+@router.put("/users/{user_id}/roles", response_model=UserView, summary="Replace an account's roles (audited)")
+def set_user_roles(ctx: Context, admin: Admin, user_id: uuid.UUID, body: RolesIn) -> UserView:
+    return accounts.set_user_roles(ctx, user_id, [r.value for r in body.roles], by=admin)
 
 
 @router.get("/users", response_model=list[UserView])
@@ -62,11 +87,13 @@ def list_users(ctx: Context, _admin: Admin) -> list[UserView]:
     return accounts.list_users(ctx)
 
 
-@router.post("/users/{user_id}/disable", response_model=UserView, summary="Disable an account; its tokens stop")
-def disable_user(ctx: Context, _admin: Admin, user_id: uuid.UUID) -> UserView:
-    return accounts.set_user_active(ctx, user_id, active=False)
+@router.post(
+    "/users/{user_id}/disable", response_model=UserView, summary="Disable an account; its tokens are revoked for good"
+)
+def disable_user(ctx: Context, admin: Admin, user_id: uuid.UUID) -> UserView:
+    return accounts.set_user_active(ctx, user_id, active=False, by=admin)
 
 
-@router.post("/users/{user_id}/enable", response_model=UserView)
-def enable_user(ctx: Context, _admin: Admin, user_id: uuid.UUID) -> UserView:
-    return accounts.set_user_active(ctx, user_id, active=True)
+@router.post("/users/{user_id}/enable", response_model=UserView, summary="Re-enable an account (it logs in again)")
+def enable_user(ctx: Context, admin: Admin, user_id: uuid.UUID) -> UserView:
+    return accounts.set_user_active(ctx, user_id, active=True, by=admin)

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Depends, Query
 from app.api.deps import Context, authorize
 from app.security.audit_chain import VerifyResult
 from app.security.permissions import Permission, Principal
-from app.services import audit
+from app.services import accounts, audit
+from app.services.accounts import GrantView
 from app.services.audit import AuditEntryView
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
@@ -34,6 +35,15 @@ def audit_log(
 @router.get("/audit/verify", response_model=VerifyResult)
 def audit_verify(ctx: Context, principal: AuditReader) -> VerifyResult:
     return audit.verify(ctx)
+
+
+@router.get(
+    "/audit/grants",
+    response_model=list[GrantView],
+    summary="Every grant of a role that reads personal data (who could read identities)",
+)
+def personal_data_grants(ctx: Context, principal: AuditReader) -> list[GrantView]:
+    return accounts.list_personal_data_grants(ctx)
 
 
 @router.get("/policy", tags=["policy"])

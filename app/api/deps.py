@@ -9,6 +9,7 @@ from fastapi import Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from app.security.client_address import client_address as resolve_client_address
 from app.security.permissions import Permission, Principal
 from app.services import accounts
 from app.services.context import ServiceContext
@@ -56,4 +57,7 @@ def authorize(permission: Permission) -> Callable[..., object]:
 
 
 def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The caller's address: the peer's, or from X-Forwarded-For when the peer is one of NRM_TRUSTED_PROXIES."""
+    settings = get_context(request).settings
+    peer = request.client.host if request.client else None
+    return resolve_client_address(peer, request.headers.getlist("x-forwarded-for"), settings.trusted_proxies)

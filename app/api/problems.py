@@ -21,10 +21,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.services.case_keys import KEY_ERRORS, key_unavailable
 from app.services.errors import (
     Conflict,
+    DutiesNotSeparated,
     FieldProblem,
     Forbidden,
     Gone,
     InvalidInput,
+    KeyStillInUse,
     KeyUnavailable,
     NotFound,
     PayloadTooLarge,
@@ -90,11 +92,13 @@ STATUS_OF_ERROR: Mapping[type[ServiceError], tuple[int, str]] = {
     Forbidden: (403, "Forbidden"),
     NotFound: (404, "Not found"),
     Conflict: (409, "Conflict"),
+    KeyStillInUse: (409, "Key still in use"),
     Gone: (410, "Personal data erased"),
     PreconditionFailed: (412, "Precondition failed"),
     PayloadTooLarge: (413, "Payload too large"),
     UnsupportedMediaType: (415, "Unsupported media type"),
     InvalidInput: (422, "Invalid input"),
+    DutiesNotSeparated: (422, "Separation of duties"),
     TooManyRequests: (429, "Too many requests"),
     # The service cannot open the data until the operator restores the right key file: unavailable, not broken.
     KeyUnavailable: (503, "Key unavailable"),

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from typing import Annotated, Any, BinaryIO
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Response, UploadFile
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
 from app.api.deps import Context, StatedPurpose, authorize
 from app.api.schemas.support import InterviewIn, NeedIn, ProviderIn, ServiceIn, ServiceStatusIn
-from app.security.envelope import DEFAULT_CHUNK_SIZE
+from app.api.uploads import read_multipart
 from app.security.permissions import Permission, Principal
 from app.services import documents, support
 from app.services.documents import DocumentView
@@ -86,9 +86,45 @@ def set_service_status(
 # --- documents ---------------------------------------------------------------------------------------------
 
 
-def _chunks(file: BinaryIO) -> Iterator[bytes]:
-    while chunk := file.read(DEFAULT_CHUNK_SIZE):
-        yield chunk
+class _DocumentForm:
+    """The upload form (`kind`, `file`) read off the request stream into the document being encrypted."""
+
+    def __init__(self, incoming: documents.DocumentUpload) -> None:
+        self.incoming = incoming
+
+    def field(self, name: str, value: str) -> None:
+        if name == "kind":
+            self.incoming.set_kind(value)
+
+    def file_begin(self, name: str, content_type: str | None) -> None:
+        self.incoming.begin_content(content_type)
+
+    def file_data(self, data: bytes) -> None:
+        self.incoming.write(data)
+
+    def file_end(self) -> None:
+        self.incoming.end_content()
+
+
+# Described by hand: the route reads its body itself (after the caller is known), so FastAPI must not.
+_UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file", "kind"],
+                    "properties": {
+                        "kind": {"type": "string", "enum": sorted(kind.value for kind in DocumentKind)},
+                        "file": {"type": "string", "format": "binary"},
+                    },
+                },
+                "encoding": {"file": {"contentType": ", ".join(sorted(documents.ALLOWED_TYPES))}},
+            }
+        },
+    }
+}
 
 
 @router.post(
@@ -96,16 +132,14 @@ def _chunks(file: BinaryIO) -> Iterator[bytes]:
     status_code=201,
     response_model=DocumentView,
     responses={413: {"description": "over the size limit"}, 415: {"description": "refused type"}, **_GONE},
-    summary="Upload a document (encrypted as it streams in)",
+    openapi_extra=_UPLOAD_BODY,
+    summary="Upload a document (encrypted as it streams in; multipart: `kind` then `file`)",
 )
-def upload_document(
-    ctx: Context,
-    principal: Uploader,
-    case_id: uuid.UUID,
-    file: Annotated[UploadFile, File()],
-    kind: Annotated[DocumentKind, Form()],
-) -> DocumentView:
-    return documents.upload(ctx, principal, case_id, kind, file.content_type, _chunks(file.file))
+async def upload_document(ctx: Context, principal: Uploader, case_id: uuid.UUID, request: Request) -> DocumentView:
+    # Who may upload here is settled before a byte of the body is read (401/403/404/410).
+    incoming = await run_in_threadpool(documents.begin_upload, ctx, principal, case_id)
+    await read_multipart(request, _DocumentForm(incoming), file_fields=frozenset({"file"}))
+    return await run_in_threadpool(documents.finish_upload, ctx, incoming)
 
 
 @router.get("/cases/{case_id}/documents", response_model=list[DocumentView], summary="Documents, without content")

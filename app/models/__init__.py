@@ -1,6 +1,6 @@
 """SQLAlchemy models. Importing this package registers every table on `Base.metadata`."""
 
-from app.models.accounts import AccessToken, LoginFailure, Organisation, User, UserRole, WebSession
+from app.models.accounts import AccessToken, LoginThrottle, Organisation, User, UserRole, WebSession
 from app.models.base import Base
 from app.models.cases import (
     AuditEntry,
@@ -17,6 +17,7 @@ from app.models.cases import (
 )
 from app.models.drafts import ReferralDraft
 from app.models.justice import JusticeMilestone
+from app.models.keys import KeyCheck
 from app.models.support import Document, Interview, NeedsAssessment, Provider, ServiceReferral, SupportNeed
 from app.models.transfers import OutboxMessage, Peer, SeenMessage, Transfer
 
@@ -34,7 +35,8 @@ __all__ = [
     "IdempotencyRecord",
     "Interview",
     "JusticeMilestone",
-    "LoginFailure",
+    "KeyCheck",
+    "LoginThrottle",
     "NeedsAssessment",
     "Notification",
     "Organisation",

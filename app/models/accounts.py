@@ -1,11 +1,11 @@
-"""Organisations, users, their roles, access tokens and failed logins."""
+"""Organisations, users, their roles, access tokens and the login throttle's counters."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Uuid
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, UTCDateTime
@@ -18,6 +18,9 @@ class Organisation(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     sector: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # A disabled organisation's members cannot log in, and their tokens were revoked when it was disabled.
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class User(Base):
@@ -42,10 +45,14 @@ class User(Base):
 
 
 class UserRole(Base):
+    """A grant of a role to a user: when, and by whom (NULL: the operator on the command line)."""
+
     __tablename__ = "user_roles"
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     role: Mapped[str] = mapped_column(String(40), primary_key=True)
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    granted_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
 
 
 class AccessToken(Base):
@@ -60,26 +67,23 @@ class AccessToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
-class LoginFailure(Base):
-    """One failed login, kept to limit guessing per account and per client address."""
+class LoginThrottle(Base):
+    """Failed logins counted for one throttle key (an account, an address, or the pair), for the login throttle.
 
-    __tablename__ = "login_failures"
-    __table_args__ = (
-        Index("ix_login_failures_account_at", "account_key", "at"),
-        Index("ix_login_failures_address_at", "client_address", "at"),
-    )
+    The key is a hash of what it counts (`app/services/login_throttle.py`): a mistyped username field must not
+    leave free text in the table."""
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    # A hash of the username typed: a mistyped field must not leave free text in the table.
-    account_key: Mapped[str] = mapped_column(String(64))
-    client_address: Mapped[str] = mapped_column(String(64))
-    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class WebSession(Base):
     """A signed-in browser. The cookie holds a random secret; only its SHA-256 is kept here, so a copy of the
     database opens no session. It ends at sign-out, after the idle or absolute timeout, or when its account is
-    disabled (`app/security/web_sessions.py` holds the rules)."""
+    disabled, or its organisation is (`app/security/web_sessions.py` holds the rules)."""
 
     __tablename__ = "web_sessions"
 

@@ -2,33 +2,36 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
-from sqlalchemy import Row, Select, func, select, update
+from pydantic import Field
+from sqlalchemy import CursorResult, Row, Select, and_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.db import read_only, transaction
-from app.models import AccessToken, LoginFailure, Organisation, User, UserRole, WebSession
+from app.models import AccessToken, Organisation, User, UserRole, WebSession
+from app.security.login_throttle import rules_from
 from app.security.passwords import hash_password, password_problem, verify_password
 from app.security.permissions import ROLES, Principal
 from app.security.tokens import InvalidToken, issue_token, read_token
-from app.services import audit
+from app.services import audit, login_throttle
+from app.services.cases.core import audit_actor_of
 from app.services.context import ServiceContext
 from app.services.errors import (
     Conflict,
+    DutiesNotSeparated,
     FieldProblem,
     InvalidInput,
     NotFound,
-    TooManyRequests,
     Unauthenticated,
 )
 from app.workflow import Role, Sector
+from app.workflow.authority import PERSONAL_DATA_ROLES, duties_not_separated
 
 BAD_CREDENTIALS = "the username or the password is wrong"
 T = TypeVar("T")
@@ -38,10 +41,6 @@ T = TypeVar("T")
 class IssuedToken:
     access_token: str
     expires_in: int
-
-
-def _account_key(username: str) -> str:
-    return hashlib.sha256(username.strip().casefold().encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -63,44 +62,31 @@ def authenticate(
     the API's token route and the web sign-in, so that failures on either count against both.
 
     On success `grant(session, user, now)` writes what the login gives (a token, a web session) in the same
-    transaction as the audit entry, and its result is returned. Blocking (argon2): call it from a worker thread.
-    Raises `TooManyRequests` or `Unauthenticated`."""
+    transaction as the audit entry, and its result is returned. The throttle's counters are reserved in one
+    locked step (`login_throttle`), and the password is hashed with no transaction open: on SQLite a
+    transaction holds the database's only write lock. Blocking (argon2): call it from a worker thread.
+    Raises `TooManyRequests` (with Retry-After) or `Unauthenticated` (the same for a wrong name, a wrong
+    password, and a disabled account or organisation)."""
     now = ctx.clock.now()
-    window_start = now - timedelta(minutes=ctx.settings.login_failure_window_minutes)
-    account_key = _account_key(username)
-    with read_only(ctx.read_sessions) as session:
-        failures_for_account = session.scalar(
-            select(func.count())
-            .select_from(LoginFailure)
-            .where(LoginFailure.account_key == account_key, LoginFailure.at > window_start)
-        )
-        failures_from_address = session.scalar(
-            select(func.count())
-            .select_from(LoginFailure)
-            .where(LoginFailure.client_address == client_address, LoginFailure.at > window_start)
-        )
-    if (failures_for_account or 0) >= ctx.settings.login_max_failures_per_account or (
-        failures_from_address or 0
-    ) >= ctx.settings.login_max_failures_per_address:
-        raise TooManyRequests(
-            "too many failed logins; try again later",
-            retry_after_seconds=ctx.settings.login_failure_window_minutes * 60,
-        )
-
+    keys = login_throttle.keys_for(username, client_address)
     with transaction(ctx.sessions) as session:
-        user = session.scalar(select(User).where(User.username == username.strip()))
-        password_ok = verify_password(password, user.password_hash if user else None)
-        if user is None or not password_ok or not user.is_active:
-            session.add(LoginFailure(id=uuid.uuid4(), account_key=account_key, client_address=client_address, at=now))
-            # Neither the typed name nor the address: the entry says only that a login failed.
-            audit.append(session, ctx.keyring, time=now, actor=audit.ANONYMOUS_ACTOR, action="auth.login_failed")
-            raise_after_commit = Unauthenticated(BAD_CREDENTIALS)
-        else:
-            granted = grant(session, AuthenticatedUser(user_id=user.id, organisation_id=user.organisation_id), now)
-            actor = audit.AuditActor(str(user.id), str(user.organisation_id))
-            audit.append(session, ctx.keyring, time=now, actor=actor, action="auth.login")
-            return granted
-    raise raise_after_commit
+        login_throttle.reserve(session, keys, now, rules_from(ctx.settings))
+    with read_only(ctx.read_sessions) as session:
+        found = session.execute(select(User.id, User.password_hash).where(User.username == username.strip())).first()
+    password_ok = verify_password(password, found.password_hash if found else None)
+    if found is not None and password_ok:
+        with transaction(ctx.sessions) as session:
+            user = session.get(User, found.id)
+            if user is not None and user.is_active and user.organisation.is_active:
+                login_throttle.release(session, keys, now)
+                granted = grant(session, AuthenticatedUser(user_id=user.id, organisation_id=user.organisation_id), now)
+                actor = audit.AuditActor(str(user.id), str(user.organisation_id))
+                audit.append(session, ctx.keyring, time=now, actor=actor, action="auth.login")
+                return granted
+    with transaction(ctx.sessions) as session:
+        # Neither the typed name nor the address: the entry says only that a login failed.
+        audit.append(session, ctx.keyring, time=now, actor=audit.ANONYMOUS_ACTOR, action="auth.login_failed")
+    raise Unauthenticated(BAD_CREDENTIALS)
 
 
 def log_in(ctx: ServiceContext, username: str, password: str, client_address: str) -> IssuedToken:
@@ -118,13 +104,14 @@ def log_in(ctx: ServiceContext, username: str, password: str, client_address: st
 
 def account_query(user_id: InstrumentedAttribute[uuid.UUID], *leading: Any) -> Select[Any]:
     """`leading` columns with those of the account that `user_id` names, one row per role: the one statement a
-    request's credential (a token, a web session) is checked with. Read the account with `principal_from`."""
+    request's credential (a token, a web session) is checked with. Read the account with `principal_from`.
+    `account_is_active` is false when the account or its organisation is disabled."""
     return (
         select(
             *leading,
             User.id.label("account_user_id"),
             User.organisation_id.label("account_organisation_id"),
-            User.is_active.label("account_is_active"),
+            and_(User.is_active, Organisation.is_active).label("account_is_active"),
             User.username.label("account_username"),
             Organisation.sector.label("account_sector"),
             Organisation.name.label("account_organisation_name"),
@@ -163,7 +150,7 @@ def principal_for_token(ctx: ServiceContext, token: str) -> Principal:
     if not rows:
         raise Unauthenticated("the token is not valid")
     if rows[0].revoked_at is not None:
-        raise Unauthenticated("the token was revoked at logout")
+        raise Unauthenticated("the token was revoked (at logout, or when the account was disabled)")
     if rows[0].expires_at <= now:
         raise Unauthenticated("the token has expired")
     if not rows[0].account_is_active:
@@ -185,6 +172,7 @@ class OrganisationView:
     id: uuid.UUID
     name: str
     sector: Sector
+    is_active: bool = True
 
 
 @dataclass(frozen=True)
@@ -196,8 +184,22 @@ class UserView:
     is_active: bool
 
 
+@dataclass(frozen=True)
+class GrantView:
+    """A personal-data role held by an account: who, where, since when, granted by whom (None: command line)."""
+
+    user_id: uuid.UUID
+    username: str
+    organisation_id: uuid.UUID
+    role: Role
+    granted_at: datetime
+    granted_by: Annotated[uuid.UUID | None, Field(description="the admin who granted it; null: the command line")]
+    account_active: bool
+    organisation_active: bool
+
+
 def _organisation_view(org: Organisation) -> OrganisationView:
-    return OrganisationView(id=org.id, name=org.name, sector=Sector(org.sector))
+    return OrganisationView(id=org.id, name=org.name, sector=Sector(org.sector), is_active=org.is_active)
 
 
 def _user_view(user: User) -> UserView:
@@ -210,14 +212,49 @@ def _user_view(user: User) -> UserView:
     )
 
 
-def create_organisation(ctx: ServiceContext, name: str, sector: str) -> OrganisationView:
+def _administrator(by: Principal | None) -> audit.AuditActor:
+    """Who made an administrative change: the signed-in admin, or the operator on the command line (system)."""
+    return audit.SYSTEM_ACTOR if by is None else audit_actor_of(by)
+
+
+def _record_administration(
+    session: Session, ctx: ServiceContext, now: datetime, by: Principal | None, action: str, details: dict[str, Any]
+) -> None:
+    """The audit entry of an administrative change, in its transaction: ids only, never names."""
+    audit.append(session, ctx.keyring, time=now, actor=_administrator(by), action=action, details=details)
+
+
+def revoke_all_credentials(session: Session, user_id: uuid.UUID, now: datetime) -> int:
+    """Revoke, for good, every credential this account holds (bearer tokens and web sessions); returns how many
+    live ones were revoked.
+
+    The one code path for "this account may no longer act" (account or organisation disabled): re-enabling
+    never revives what it revoked."""
+    tokens = session.execute(
+        update(AccessToken)
+        .where(AccessToken.user_id == user_id, AccessToken.revoked_at.is_(None), AccessToken.expires_at > now)
+        .values(revoked_at=now)
+    )
+    web_sessions = session.execute(
+        update(WebSession).where(WebSession.user_id == user_id, WebSession.ended_at.is_(None)).values(ended_at=now)
+    )
+    return sum(int(cast(CursorResult[Any], result).rowcount) for result in (tokens, web_sessions))
+
+
+def create_organisation(
+    ctx: ServiceContext, name: str, sector: str, *, by: Principal | None = None
+) -> OrganisationView:
     if sector not in {s.value for s in Sector}:
         raise InvalidInput("unknown sector", [FieldProblem(("sector",), "unknown sector")])
+    now = ctx.clock.now()
     try:
         with transaction(ctx.sessions) as session:
-            org = Organisation(id=uuid.uuid4(), name=name.strip(), sector=sector, created_at=ctx.clock.now())
+            org = Organisation(id=uuid.uuid4(), name=name.strip(), sector=sector, created_at=now, is_active=True)
             session.add(org)
             session.flush()
+            _record_administration(
+                session, ctx, now, by, "organisation.created", {"organisation_id": str(org.id), "sector": sector}
+            )
             return _organisation_view(org)
     except IntegrityError:
         raise Conflict("an organisation with this name already exists") from None
@@ -228,15 +265,52 @@ def list_organisations(ctx: ServiceContext) -> list[OrganisationView]:
         return [_organisation_view(o) for o in session.scalars(select(Organisation).order_by(Organisation.name))]
 
 
-def _check_new_user(
-    session: Session, username: str, password: str, organisation_id: uuid.UUID, roles: list[str]
-) -> None:
+def set_organisation_active(
+    ctx: ServiceContext, organisation_id: uuid.UUID, active: bool, *, by: Principal | None = None
+) -> OrganisationView:
+    """Disable or re-enable an organisation; disabling revokes every credential of its members, for good."""
+    now = ctx.clock.now()
+    with transaction(ctx.sessions) as session:
+        org = session.get(Organisation, organisation_id, with_for_update=True)
+        if org is None:
+            raise NotFound("no such organisation")
+        org.is_active = active
+        org.disabled_at = None if active else now
+        details: dict[str, Any] = {"organisation_id": str(org.id)}
+        if not active:
+            members = session.scalars(select(User.id).where(User.organisation_id == org.id)).all()
+            details["revoked_credentials"] = sum(revoke_all_credentials(session, member, now) for member in members)
+        _record_administration(
+            session, ctx, now, by, "organisation.enabled" if active else "organisation.disabled", details
+        )
+        return _organisation_view(org)
+
+
+def _role_problems(roles: list[str]) -> list[FieldProblem]:
     problems: list[FieldProblem] = []
     unknown_roles = sorted(set(roles) - ROLES)
     if unknown_roles:
         problems.append(FieldProblem(("roles",), "unknown role: " + ", ".join(unknown_roles)))
     if not roles:
         problems.append(FieldProblem(("roles",), "at least one role is needed"))
+    return problems
+
+
+def _check_separation_of_duties(roles: list[str]) -> None:
+    """Whoever grants roles reads no personal data (`authority.duties_not_separated`): a refusal that says so."""
+    clashing = sorted(duties_not_separated(Role(role) for role in roles))
+    if clashing:
+        message = (
+            "separation of duties: an account that manages accounts may not also hold a role that reads "
+            f"personal data ({', '.join(clashing)}); use a separate account"
+        )
+        raise DutiesNotSeparated(message, [FieldProblem(("roles",), message)])
+
+
+def _check_new_user(
+    session: Session, username: str, password: str, organisation_id: uuid.UUID, roles: list[str]
+) -> None:
+    problems = _role_problems(roles)
     reason = password_problem(password)
     if reason:
         problems.append(FieldProblem(("password",), reason))
@@ -246,14 +320,32 @@ def _check_new_user(
         problems.append(FieldProblem(("organisation_id",), "no such organisation"))
     if problems:
         raise InvalidInput("the user cannot be created", problems)
+    _check_separation_of_duties(roles)
+
+
+def _locked_user(session: Session, user_id: uuid.UUID) -> User | None:
+    # FOR UPDATE OF users: the organisation is eagerly joined, and PostgreSQL refuses to lock an outer join's side.
+    return session.scalar(select(User).where(User.id == user_id).with_for_update(of=User))
+
+
+def _grant(role: str, now: datetime, by: Principal | None) -> UserRole:
+    return UserRole(role=role, granted_at=now, granted_by=None if by is None else by.user_id)
 
 
 def create_user(
-    ctx: ServiceContext, username: str, password: str, organisation_id: uuid.UUID, roles: list[str]
+    ctx: ServiceContext,
+    username: str,
+    password: str,
+    organisation_id: uuid.UUID,
+    roles: list[str],
+    *,
+    by: Principal | None = None,
 ) -> UserView:
     with read_only(ctx.read_sessions) as session:
         _check_new_user(session, username, password, organisation_id, roles)
+    # argon2 outside any transaction: hashing must never hold the database's write lock.
     password_hash = hash_password(password)
+    now = ctx.clock.now()
     try:
         with transaction(ctx.sessions) as session:
             user = User(
@@ -262,11 +354,19 @@ def create_user(
                 password_hash=password_hash,
                 organisation_id=organisation_id,
                 is_active=True,
-                created_at=ctx.clock.now(),
+                created_at=now,
             )
-            user.role_rows = [UserRole(role=role) for role in sorted(set(roles))]
+            user.role_rows = [_grant(role, now, by) for role in sorted(set(roles))]
             session.add(user)
             session.flush()
+            _record_administration(
+                session,
+                ctx,
+                now,
+                by,
+                "user.created",
+                {"user_id": str(user.id), "organisation_id": str(organisation_id), "roles": user.roles},
+            )
             return _user_view(user)
     except IntegrityError:
         raise Conflict("a user with this username already exists") from None
@@ -277,20 +377,70 @@ def list_users(ctx: ServiceContext) -> list[UserView]:
         return [_user_view(u) for u in session.scalars(select(User).order_by(User.username))]
 
 
-def set_user_active(ctx: ServiceContext, user_id: uuid.UUID, active: bool) -> UserView:
-    """Disable or re-enable an account; a disabled account's tokens and web sessions stop working at once (and
-    its web sessions stay ended if the account is enabled again)."""
+def set_user_roles(
+    ctx: ServiceContext, user_id: uuid.UUID, roles: list[str], *, by: Principal | None = None
+) -> UserView:
+    """Replace an account's roles; what was granted and revoked is audited (nothing is written if nothing changes)."""
+    problems = _role_problems(roles)
+    if problems:
+        raise InvalidInput("the roles cannot be set", problems)
+    _check_separation_of_duties(roles)
     now = ctx.clock.now()
     with transaction(ctx.sessions) as session:
-        user = session.get(User, user_id)
+        user = _locked_user(session, user_id)
+        if user is None:
+            raise NotFound("no such user")
+        wanted, current = set(roles), set(user.roles)
+        granted, revoked = sorted(wanted - current), sorted(current - wanted)
+        if not granted and not revoked:
+            return _user_view(user)
+        user.role_rows = [row for row in user.role_rows if row.role in wanted] + [_grant(r, now, by) for r in granted]
+        session.flush()
+        _record_administration(
+            session,
+            ctx,
+            now,
+            by,
+            "user.roles_changed",
+            {"user_id": str(user.id), "granted": granted, "revoked": revoked},
+        )
+        session.refresh(user)
+        return _user_view(user)
+
+
+def set_user_active(ctx: ServiceContext, user_id: uuid.UUID, active: bool, *, by: Principal | None = None) -> UserView:
+    """Disable or re-enable an account; disabling revokes every token and web session it holds, for good."""
+    now = ctx.clock.now()
+    with transaction(ctx.sessions) as session:
+        user = _locked_user(session, user_id)
         if user is None:
             raise NotFound("no such user")
         user.is_active = active
         user.disabled_at = None if active else now
+        details: dict[str, Any] = {"user_id": str(user.id)}
         if not active:
-            session.execute(
-                update(WebSession)
-                .where(WebSession.user_id == user_id, WebSession.ended_at.is_(None))
-                .values(ended_at=now)
-            )
+            details["revoked_credentials"] = revoke_all_credentials(session, user.id, now)
+        _record_administration(session, ctx, now, by, "user.enabled" if active else "user.disabled", details)
         return _user_view(user)
+
+
+def list_personal_data_grants(ctx: ServiceContext) -> list[GrantView]:
+    """Every grant of a role that reads personal data, active or not, for auditors: who could read what."""
+    with read_only(ctx.read_sessions) as session:
+        rows = session.execute(
+            select(
+                UserRole.user_id,
+                User.username,
+                User.organisation_id,
+                UserRole.role,
+                UserRole.granted_at,
+                UserRole.granted_by,
+                User.is_active,
+                Organisation.is_active,
+            )
+            .join(User, User.id == UserRole.user_id)
+            .join(Organisation, Organisation.id == User.organisation_id)
+            .where(UserRole.role.in_(sorted(role.value for role in PERSONAL_DATA_ROLES)))
+            .order_by(User.username, UserRole.role)
+        ).all()
+    return [GrantView(row[0], row[1], row[2], Role(row[3]), *row[4:]) for row in rows]

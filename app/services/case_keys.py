@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import CaseKey
@@ -30,6 +29,7 @@ from app.security.envelope import (
 )
 from app.security.keyfile import KeyFileError, KeyRing, UnknownKekError
 from app.services.errors import Gone, KeyUnavailable
+from app.services.wrapped_keys import case_key_context
 
 logger = logging.getLogger("app.keys")
 
@@ -87,7 +87,7 @@ class CaseCipher:
 
 def create_case_key(session: Session, keyring: KeyRing, case_id: uuid.UUID, now: datetime) -> CaseCipher:
     case_key = new_case_key()
-    wrapped = wrap_case_key(keyring, case_key, str(case_id))
+    wrapped = wrap_case_key(keyring, case_key, case_key_context(case_id))
     session.add(CaseKey(case_id=case_id, kek_id=wrapped.kek_id, wrapped_key=wrapped.blob, created_at=now))
     return CaseCipher(case_id, case_key)
 
@@ -98,7 +98,9 @@ def open_case_key(session: Session, keyring: KeyRing, case_id: uuid.UUID) -> Cas
     if row is None or row.wrapped_key is None or row.kek_id is None:
         raise Gone("the personal data of this case have been erased")
     with opening(f"the key of case {case_id}"):
-        case_key = unwrap_case_key(keyring, WrappedKey(kek_id=row.kek_id, blob=row.wrapped_key), str(case_id))
+        case_key = unwrap_case_key(
+            keyring, WrappedKey(kek_id=row.kek_id, blob=row.wrapped_key), case_key_context(case_id)
+        )
     return CaseCipher(case_id, case_key)
 
 
@@ -117,30 +119,3 @@ def destroy_case_key(session: Session, case_id: uuid.UUID, now: datetime) -> Non
         row.wrapped_key = None
         row.kek_id = None
         row.destroyed_at = now
-
-
-def rewrap_all(session: Session, keyring: KeyRing, batch: int = 1000) -> int:
-    """Re-wrap every live case key under the active KEK; the data themselves are not touched."""
-    count = 0
-    active = keyring.active_kek_id
-    while True:
-        rows = list(
-            session.scalars(
-                select(CaseKey)
-                .where(CaseKey.wrapped_key.is_not(None), CaseKey.kek_id != active)
-                .limit(batch)
-                .with_for_update()
-            )
-        )
-        if not rows:
-            return count
-        for row in rows:
-            assert row.kek_id is not None and row.wrapped_key is not None
-            fresh = wrap_case_key(
-                keyring,
-                unwrap_case_key(keyring, WrappedKey(kek_id=row.kek_id, blob=row.wrapped_key), str(row.case_id)),
-                str(row.case_id),
-            )
-            row.kek_id, row.wrapped_key = fresh.kek_id, fresh.blob
-            count += 1
-        session.flush()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from dataclasses import dataclass, field
@@ -14,8 +15,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.clock import Clock
 from app.config import Settings
 from app.db import make_engine, make_read_session_factory, make_session_factory
-from app.security.keyfile import KeyRing, ensure_key_file, load_key_file
+from app.security.key_checks import changes_under_a_running_service
+from app.security.keyfile import KeyFileError, KeyRing, load_key_file
+from app.services.keyfile_guard import open_key_ring
 from app.workflow import Policy, load_policy
+
+logger = logging.getLogger("app.keys")
 
 
 def _mtime(path: os.PathLike[str] | str) -> float:
@@ -40,12 +45,18 @@ class ServiceContext:
     @classmethod
     def build(cls, settings: Settings, clock: Clock) -> ServiceContext:
         engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
-        keyring = ensure_key_file(settings.key_file)
+        sessions = make_session_factory(engine)
+        try:
+            # Refuses a missing or foreign key file on a database that holds data (KeyFileMismatch).
+            keyring = open_key_ring(sessions, settings.key_file, clock.now())
+        except BaseException:
+            engine.dispose()
+            raise
         return cls(
             settings=settings,
             clock=clock,
             engine=engine,
-            sessions=make_session_factory(engine),
+            sessions=sessions,
             read_sessions=make_read_session_factory(engine),
             policy=load_policy(settings.policy),
             _keyring=keyring,
@@ -62,9 +73,24 @@ class ServiceContext:
         return self._keyring
 
     def reload_keys(self) -> None:
+        """Adopt the key file's current ring if it only adds or removes KEKs (a rotation, a retirement).
+
+        A file that went missing or now holds other keys (a restore from the wrong backup) is not adopted: the
+        ring verified at start keeps serving, and the operator is told in the log."""
         with self._lock:
-            self._keyring = load_key_file(self.settings.key_file)
-            self._keyring_mtime = _mtime(self.settings.key_file)
+            mtime = _mtime(self.settings.key_file)
+            try:
+                reread = load_key_file(self.settings.key_file)
+                problems = changes_under_a_running_service(self._keyring, reread)
+            except KeyFileError as error:
+                reread, problems = self._keyring, [str(error)]
+            if problems:
+                logger.error(
+                    "NRM_KEY_FILE changed under the running service and was not adopted: %s", "; ".join(problems)
+                )
+            else:
+                self._keyring = reread
+            self._keyring_mtime = mtime
 
     def _subkey(self, label: bytes) -> bytes:
         """A subkey derived from the audit key with its own label (HKDF, RFC 5869), so that no key can stand

@@ -57,6 +57,14 @@ class Conflict(ServiceError):
         return {"state": self.state, "allowed_events": self.allowed_events}
 
 
+class KeyStillInUse(Conflict):
+    """A key-encryption key cannot be retired: keys are still wrapped by it (`still_wrapped`: what, how many)."""
+
+    def __init__(self, detail: str, *, still_wrapped: dict[str, int]) -> None:
+        super().__init__(detail)
+        self.still_wrapped = dict(still_wrapped)
+
+
 class Gone(ServiceError):
     """The personal data asked for were erased."""
 
@@ -100,6 +108,10 @@ class InvalidInput(ServiceError):
 
     def extra(self) -> dict[str, object]:
         return {"errors": [{"loc": list(e.loc), "msg": e.msg} for e in self.errors]}
+
+
+class DutiesNotSeparated(InvalidInput):
+    """Roles that may not go together on one account (who manages accounts and a role that reads personal data)."""
 
 
 class TooManyRequests(ServiceError):

@@ -45,14 +45,10 @@ from app.services.cases.notifications import NotificationInput, NotificationView
 from app.services.cases.referral import ReferralInput, ReferralResult, refer
 from app.services.context import ServiceContext
 from app.services.errors import Forbidden, NotFound
+from app.services.wrapped_keys import draft_key_context
 
 DRAFT_LIFETIME = timedelta(days=7)
 _ANSWERS = "answers"
-
-
-def draft_key_context(draft_id: uuid.UUID) -> str:
-    """The associated data a draft's key is wrapped with and its answers are encrypted with."""
-    return f"draft:{draft_id}"
 
 
 def idempotency_key_of(draft_id: uuid.UUID) -> str:
@@ -214,15 +210,3 @@ def purge_expired(ctx: ServiceContext) -> int:
                 details={"count": purged},
             )
         return purged
-
-
-def rewrap_draft_keys(session: Session, keyring: KeyRing) -> int:
-    """Re-wrap every draft key under the active KEK, in the caller's transaction (key rotation)."""
-    active = keyring.active_kek_id
-    rows = list(session.scalars(select(ReferralDraft).where(ReferralDraft.kek_id != active).with_for_update()))
-    for row in rows:
-        context = draft_key_context(row.id)
-        fresh = wrap_case_key(keyring, _key_of(keyring, row), context)
-        row.kek_id, row.wrapped_key = fresh.kek_id, fresh.blob
-    session.flush()
-    return len(rows)

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from app.db import read_only, transaction
 from app.models import Case, Deadline
-from app.services import audit, referral_drafts, web_sessions
+from app.security.login_throttle import rules_from
+from app.services import audit, login_throttle, referral_drafts, web_sessions
 from app.services.cases.core import SYSTEM_IDS, commit_decision, load_snapshot
 from app.services.cases.personal_data import erase_personal_data
 from app.services.cases.referral import purge_idempotency_records
@@ -131,6 +132,11 @@ def erase_due(ctx: ServiceContext) -> int:
     return erased
 
 
+def forget_stale_login_counters(ctx: ServiceContext) -> int:
+    with transaction(ctx.sessions) as session:
+        return login_throttle.forget_stale(session, ctx.clock.now(), rules_from(ctx.settings))
+
+
 def run_pass(ctx: ServiceContext, courier: Courier | None = None) -> PassReport:
     """One pass of every job; `courier` carries transfer messages to peers (HTTP(S) unless one is given)."""
     report = PassReport(
@@ -150,6 +156,7 @@ def run_pass(ctx: ServiceContext, courier: Courier | None = None) -> PassReport:
         delivery = deliver_due(ctx, courier)
     report.delivered, report.retrying, report.undeliverable = delivery.delivered, delivery.retrying, delivery.failed
     purge_seen(ctx)
+    forget_stale_login_counters(ctx)
     logger.info(
         "worker pass",
         extra={

@@ -45,6 +45,7 @@ from app.services.cases.core import (
 )
 from app.services.context import ServiceContext
 from app.services.errors import FieldProblem, Forbidden, InvalidInput, NotFound, choice, refused
+from app.services.wrapped_keys import provider_key_context
 from app.workflow.states import NeedKind
 from app.workflow.support import (
     MEETS_SERVICE_DEADLINE,
@@ -168,12 +169,8 @@ class ProviderView(ProviderSummary):
     phone: str | None = None
 
 
-def _provider_ad(provider_id: uuid.UUID) -> str:
-    return f"provider:{provider_id}"
-
-
 def _provider_key(keyring: KeyRing, row: Provider) -> bytes:
-    return unwrap_case_key(keyring, WrappedKey(kek_id=row.kek_id, blob=row.wrapped_key), _provider_ad(row.id))
+    return unwrap_case_key(keyring, WrappedKey(kek_id=row.kek_id, blob=row.wrapped_key), provider_key_context(row.id))
 
 
 def create_provider(
@@ -184,7 +181,7 @@ def create_provider(
     provider_kind = choice(ProviderKind, kind, "kind")
     now = ctx.clock.now()
     provider_id = uuid.uuid4()
-    ad = _provider_ad(provider_id)
+    ad = provider_key_context(provider_id)
     key = new_case_key()
     wrapped = wrap_case_key(ctx.keyring, key, ad)
     with transaction(ctx.sessions) as session:
@@ -230,7 +227,7 @@ def get_provider(ctx: ServiceContext, principal: Principal, provider_id: uuid.UU
         if not may_read_provider_contact(session, principal, provider_id, ProviderKind(row.kind)):
             return ProviderView(row.id, row.name, ProviderKind(row.kind))
         with opening(f"the contacts of provider {row.id}"):
-            key, ad = _provider_key(ctx.keyring, row), _provider_ad(row.id)
+            key, ad = _provider_key(ctx.keyring, row), provider_key_context(row.id)
             address = decrypt_field(key, ad, "address", row.address_blob).decode("utf-8")
             phone = decrypt_field(key, ad, "phone", row.phone_blob).decode("utf-8") if row.phone_blob else None
         append_audit(

@@ -174,6 +174,19 @@ RECEIVED_PACKAGE_READERS: frozenset[Relation] = frozenset({Relation.coordinator}
 KNOWING: frozenset[Relation] = frozenset(r for r, rule in RELATIONS.items() if rule.knows_of_case)
 READING: frozenset[Relation] = frozenset(r for r, rule in RELATIONS.items() if rule.reads_personal_data)
 
+#: Roles whose holders read personal data (with need-to-know on a case): the roles of the reading relations.
+#: Auditors list every grant of one of them (`GET /audit/grants`).
+PERSONAL_DATA_ROLES: frozenset[Role] = frozenset(RELATIONS[r].role for r in READING)
+
+
+def duties_not_separated(roles: Iterable[Role]) -> frozenset[Role]:
+    """Separation of duties: whoever may manage accounts grants roles, so holds no role that reads personal data.
+    The personal-data roles that break the rule on an account with these roles (empty: the duties are apart)."""
+    held = frozenset(roles)
+    if not allows(held, Permission.manage_accounts):
+        return frozenset()
+    return held & PERSONAL_DATA_ROLES
+
 
 @dataclass(frozen=True, slots=True)
 class CaseTies:

@@ -1,7 +1,7 @@
 """idempotency records keep a keyed MAC of the referral, not a plain SHA-256; an index for their purge
 
 Revision ID: hardening2_idempotency_mac
-Revises: webreferral_drafts
+Revises: hardening1_security
 Create Date: 2026-12-01 09:00:00.000000
 
 The records held an unsalted SHA-256 of the whole referral, personal data included, even after erasure
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "hardening2_idempotency_mac"
-down_revision: str | None = "webreferral_drafts"
+down_revision: str | None = "hardening1_security"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

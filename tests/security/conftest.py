@@ -1,4 +1,4 @@
-"""The attack tests through the API use the API tests' app and world (`tests/api/conftest.py`)."""
+"""The attack tests reuse the API fixtures: an app on the test database and a world of accounts."""
 
 from tests.api.conftest import client, world
 

@@ -102,6 +102,10 @@ GET  /api/v1/transfers/{transfer_id}/package/documents/{index} 401 403   403  40
 POST /api/v1/transfers/{transfer_id}/accept                401  403      403  403      403  403      403  403      403  403  404      403  403
 POST /api/v1/transfers/{transfer_id}/refuse                401  403      403  403      403  403      403  403      403  403  404      403  403
 GET  /api/v1/peers                                         401  403      403  403      403  403      403  403      403  403  200      403  403
+POST /api/v1/organisations/{organisation_id}/disable       401  403      403  403      403  403      403  403      403  403  403      403  200
+POST /api/v1/organisations/{organisation_id}/enable        401  403      403  403      403  403      403  403      403  403  403      403  200
+PUT  /api/v1/users/{user_id}/roles                         401  403      403  403      403  403      403  403      403  403  403      403  200
+GET  /api/v1/audit/grants                                  401  403      403  403      403  403      403  403      403  403  200      200  403
 """
 # fmt: on
 
@@ -163,6 +167,7 @@ class Matrix:
     organisation_id: str
     other_provider_id: str
     spare_user_id: str
+    spare_organisation_id: str
     live: Scenario | None = None
     erased: Scenario | None = None
     names: Iterator[int] = field(default_factory=itertools.count)
@@ -250,6 +255,7 @@ def _build(url: str, directory: Path) -> Iterator[Matrix]:
             "y": world.principal("matrix-y", ["panel_member"], "Hospital", "health"),
         }
         spare = world.principal("matrix-spare", ["referrer"], "NGO One", "ngo")
+        spare_organisation = world.organisation("Spare NGO", "ngo")
         coordinator = callers["coord"].principal
         assert coordinator is not None
         other = support.create_provider(ctx, coordinator, "Job Centre", "other", "2 Open Street", None)
@@ -263,6 +269,7 @@ def _build(url: str, directory: Path) -> Iterator[Matrix]:
             str(coordinator.organisation_id),
             str(other.id),
             str(spare.user_id),
+            str(spare_organisation),
         )
         matrix.live, matrix.erased = matrix.scenario(erased=False), matrix.scenario(erased=True)
         yield matrix
@@ -322,6 +329,7 @@ def _fill(path: str, m: Matrix, s: Scenario) -> str:
         provider_id=s.shelter_id,
         document_id=s.document_id,
         user_id=m.spare_user_id,
+        organisation_id=m.spare_organisation_id,
         transfer_id=UNKNOWN_TRANSFER,
     )
 
@@ -505,14 +513,26 @@ ROUTES: dict[tuple[str, str], Route] = {
         _post("/api/v1/transfers/{transfer_id}/refuse", lambda m, s: {"reason": "no_jurisdiction"})
     ),
     ("GET", "/api/v1/peers"): _no_case(_get("/api/v1/peers")),
+    # Administration acts on a spare organisation and a spare account nobody else in the world uses.
+    ("POST", "/api/v1/organisations/{organisation_id}/disable"): _no_case(
+        _post("/api/v1/organisations/{organisation_id}/disable", lambda m, s: None)
+    ),
+    ("POST", "/api/v1/organisations/{organisation_id}/enable"): _no_case(
+        _post("/api/v1/organisations/{organisation_id}/enable", lambda m, s: None)
+    ),
+    ("PUT", "/api/v1/users/{user_id}/roles"): _no_case(
+        lambda m, c, s: Call("PUT", _fill("/api/v1/users/{user_id}/roles", m, s), json={"roles": ["referrer"]})
+    ),
+    ("GET", "/api/v1/audit/grants"): _no_case(_get("/api/v1/audit/grants")),
 }
 
 
 # --- the tests ---------------------------------------------------------------------------------------------------
 
 
-def _openapi_routes(tmp_path: Path) -> set[tuple[str, str]]:
-    settings = load_settings(database_url=f"sqlite:///{tmp_path / 'unused.sqlite3'}", key_file=tmp_path / "k")
+def _openapi_routes(tmp_path: Path, template: Path) -> set[tuple[str, str]]:
+    shutil.copyfile(template, tmp_path / "nrm.sqlite3")
+    settings = load_settings(database_url=f"sqlite:///{tmp_path / 'nrm.sqlite3'}", key_file=tmp_path / "keys" / "k")
     context = ServiceContext.build(settings, FrozenClock(START))
     try:
         document = create_app(context=context).openapi()
@@ -521,8 +541,8 @@ def _openapi_routes(tmp_path: Path) -> set[tuple[str, str]]:
     return {(method.upper(), path) for path, operations in document["paths"].items() for method in operations}
 
 
-def test_every_route_of_the_openapi_document_is_classified(tmp_path: Path) -> None:
-    routes = _openapi_routes(tmp_path)
+def test_every_route_of_the_openapi_document_is_classified(tmp_path: Path, sqlite_template: Path) -> None:
+    routes = _openapi_routes(tmp_path, sqlite_template)
     table = set(_table())
     assert routes - table == set(), "routes without a row in TABLE: classify them"
     assert table - routes == set(), "rows of TABLE for routes that do not exist"

@@ -157,7 +157,8 @@ def test_sign_in_errors_are_shown_in_a_summary_and_by_each_field(ctx: ServiceCon
 @pytest.mark.parametrize("failing_through", ["web", "api"])
 def test_the_login_throttle_is_shared_with_the_api(ctx: ServiceContext, web: WebClient, failing_through: str) -> None:
     create_account(ctx, "referrer1", ["referrer"])
-    for _ in range(ctx.settings.login_max_failures_per_account):
+    # One address guessing one account: the strict limit (docs/security.md, the login throttle).
+    for _ in range(ctx.settings.login_max_failures_per_account_and_address):
         if failing_through == "web":
             assert web.sign_in("referrer1", "not the password").status_code == 422
         else:
@@ -170,3 +171,17 @@ def test_the_login_throttle_is_shared_with_the_api(ctx: ServiceContext, web: Web
     assert page.status_code == 429 and page.headers["retry-after"] == "900"
     assert "Trop de tentatives de connexion. Attendez 15 minutes, puis réessayez." in page.text
     assert "nrm_session" not in page.headers.get("set-cookie", "")
+
+
+def test_a_disabled_organisation_ends_its_members_sessions_for_good(ctx: ServiceContext, web: WebClient) -> None:
+    user = create_account(ctx, "caseworker1", ["caseworker"], organisation="Association Fermée Test")
+    web.sign_in("caseworker1")
+    secret = web.client.cookies["nrm_session"]
+    assert web.get("/my-work").status_code == 200
+    accounts.set_organisation_active(ctx, user.organisation_id, False)
+    assert web.get("/my-work").headers["location"] == "/?status=session-ended"
+    assert web.sign_in("caseworker1").status_code == 422  # its members cannot sign in either
+    accounts.set_organisation_active(ctx, user.organisation_id, True)
+    web.client.cookies.set("nrm_session", secret)
+    assert web.get("/my-work").status_code == 303  # enabling it again does not revive an ended session
+    assert web.sign_in("caseworker1").status_code == 303

@@ -33,5 +33,10 @@ class UserIn(BaseModel):
     roles: list[Role] = Field(min_length=1)
 
 
+class RolesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    roles: list[Role] = Field(min_length=1, description="the account's roles after the change (replaces them all)")
+
+
 class Health(BaseModel):
     status: Literal["ok"]

@@ -16,7 +16,7 @@ The entrances (API, web pages, command line, worker) call the names re-exported 
 
 from app.services.transfers.delivery import Answer, Courier, DeliveryReport, HttpCourier, deliver_due
 from app.services.transfers.inbox import InboxAnswer, InboxRefusal, purge_seen, receive, refuse_too_large
-from app.services.transfers.package import PackageSummary, rewrap_package_keys
+from app.services.transfers.package import PackageSummary
 from app.services.transfers.peers import PeerView, add_peer, list_peers, read_line, remove_peer
 from app.services.transfers.receiving import (
     AcceptInput,
@@ -74,6 +74,5 @@ __all__ = [
     "refuse_too_large",
     "refuse_transfer",
     "remove_peer",
-    "rewrap_package_keys",
     "send_transfer",
 ]

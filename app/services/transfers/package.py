@@ -24,8 +24,6 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from app.models import Case, Document, Transfer
 from app.security.envelope import (
@@ -39,6 +37,7 @@ from app.security.envelope import (
 from app.security.keyfile import KeyRing
 from app.services.case_keys import CaseCipher
 from app.services.documents import ALLOWED_TYPES
+from app.services.wrapped_keys import transfer_package_key_context
 from app.workflow import (
     AgeBand,
     AgeOutcome,
@@ -294,7 +293,7 @@ def build_package(
 
 
 def _associated(row_id: uuid.UUID) -> str:
-    return f"transfer:{row_id}"
+    return transfer_package_key_context(row_id)
 
 
 def keep_package(keyring: KeyRing, row: Transfer, package: TransferPackage) -> None:
@@ -318,22 +317,3 @@ def kept_package(keyring: KeyRing, row: Transfer) -> TransferPackage | None:
 def forget_package(row: Transfer) -> None:
     """Destroy a received package once decided: what was accepted now lives in the new case."""
     row.payload_kek_id = row.payload_wrapped_key = row.payload_blob = None
-
-
-def rewrap_package_keys(session: Session, keyring: KeyRing) -> int:
-    """Re-wrap the keys of the packages still waiting under the active KEK (`nrm keys rotate`)."""
-    count = 0
-    active = keyring.active_kek_id
-    rows = session.scalars(
-        select(Transfer)
-        .where(Transfer.payload_kek_id.is_not(None), Transfer.payload_kek_id != active)
-        .with_for_update()
-    )
-    for row in rows:
-        assert row.payload_kek_id is not None and row.payload_wrapped_key is not None
-        ad = _associated(row.id)
-        key = unwrap_case_key(keyring, WrappedKey(kek_id=row.payload_kek_id, blob=row.payload_wrapped_key), ad)
-        fresh = wrap_case_key(keyring, key, ad)
-        row.payload_kek_id, row.payload_wrapped_key = fresh.kek_id, fresh.blob
-        count += 1
-    return count
