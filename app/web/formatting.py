@@ -43,6 +43,11 @@ class Formats:
         day = self._local(value).date() if isinstance(value, dt.datetime) else value
         return format_date(day, style, locale=self.locale)
 
+    def last_day(self, due_at: dt.datetime) -> str:
+        """The last day of a period that ends at `due_at` (a period due at midnight ends the day before), as
+        `date` writes it: "le délai de réflexion court jusqu'au 10 août 2027"."""
+        return self.date(self.calendar.last_day(due_at))
+
     def time(self, value: dt.datetime) -> str:
         """`09:05`, in the policy's time zone."""
         return format_time(self._local(value), "short", locale=self.locale)

@@ -26,6 +26,9 @@ class NavItem:
 NAVIGATION: tuple[NavItem, ...] = (
     NavItem(N_("My work"), "/my-work"),
     NavItem(N_("Referrals"), "/referrals", Permission.refer),
+    NavItem(N_("Queue"), "/queue", Permission.work_queue),
+    NavItem(N_("Assigned cases"), "/assigned", Permission.assess),
+    NavItem(N_("My panels"), "/panels", Permission.sit_on_panels),
 )
 
 

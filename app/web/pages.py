@@ -25,6 +25,7 @@ from app.services import web_sessions
 from app.services.context import ServiceContext
 from app.services.errors import Forbidden, Unauthenticated
 from app.services.web_sessions import SignedIn
+from app.web.formatting import Formats
 from app.web.i18n import LANGUAGES, negotiate, translations
 from app.web.navigation import items_for
 from app.web.rendering import Renderer
@@ -123,6 +124,11 @@ class Page:
             for item in items_for(self.signed_in.principal)
         ]
 
+    @property
+    def formats(self) -> Formats:
+        """Dates, numbers and deadlines in words in the page's language, as templates have them."""
+        return renderer(self.request).formats[self.language]
+
     def gettext(self, message: str, **variables: object) -> str:
         """Translate a message of Python code: a literal (extracted where it is called) or a constant marked
         with `N_`. `%(name)s` placeholders take `variables`."""
@@ -132,7 +138,7 @@ class Page:
     def ngettext(self, singular: str, plural: str, count: int, **variables: object) -> str:
         """Translate a message whose form depends on `count`; `%(num)s` is the count, in the page's language."""
         text = translations(self.language).ngettext(singular, plural, count)
-        return text % {"num": renderer(self.request).formats[self.language].number(count), **variables}
+        return text % {"num": self.formats.number(count), **variables}
 
     def render(
         self, template: str, *, status_code: int = 200, headers: dict[str, str] | None = None, **context: Any

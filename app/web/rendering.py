@@ -67,6 +67,7 @@ class Renderer:
                 date=formats.date,
                 datetime=formats.datetime,
                 time=formats.time,
+                last_day=formats.last_day,
                 number=formats.number,
                 percent=formats.percent,
             )

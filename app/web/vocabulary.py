@@ -52,6 +52,118 @@ ACTIONS: dict[str, str] = {
     "request_reconsideration": N_("Ask for reconsideration if there is new evidence"),
     "request_review": N_("Ask for a review if there are grounds"),
     "follow_up_service": N_("Follow up the service referral"),
+    "request_early_decision": N_("Record the person's request for an early decision"),
+    "declare_conflict": N_("Declare a conflict of interest"),
+    "report_missing": N_("Report the person missing or out of contact"),
+    "report_found": N_("Report the person found"),
+    "withdraw_consent": N_("Record the withdrawal of consent"),
+    "close": N_("Close the case"),
+    "age_assessed": N_("Record the age assessment"),
+    "emergency_shelter_provided": N_("Record the emergency shelter provided"),
+    "support_plan_reviewed": N_("Record the support plan review"),
+    "reopen": N_("Reopen the case"),
+}
+
+#: What happened, as a case's timeline tells it (an event of the history, or a service's own action).
+HAPPENED: dict[str, str] = {
+    "referral": N_("Referred"),
+    "transfer_in": N_("Received from another country's mechanism"),
+    "assign_assessor": N_("Assessor assigned"),
+    "preliminary_decision": N_("Preliminary decision taken"),
+    "request_reconsideration": N_("Reconsideration requested"),
+    "convene_panel": N_("Panel convened"),
+    "request_early_decision": N_("Early decision requested by the person"),
+    "declare_conflict": N_("A panel member declared a conflict of interest"),
+    "cast_vote": N_("A panel member voted"),
+    "formal_decision": N_("Formal decision recorded"),
+    "request_review": N_("Review requested"),
+    "review_decision": N_("Review decision recorded"),
+    "report_missing": N_("Reported missing or out of contact"),
+    "report_found": N_("Reported found"),
+    "withdraw_consent": N_("Consent withdrawn"),
+    "close": N_("Case closed"),
+    "age_assessed": N_("Age assessed"),
+    "child_protection_notified": N_("Child protection services told"),
+    "guardian_appointed": N_("Guardian appointed"),
+    "shelter_offered": N_("Safe accommodation offered"),
+    "police_notified": N_("Police told the child is missing"),
+    "emergency_shelter_provided": N_("Emergency shelter provided"),
+    "support_plan_reviewed": N_("Support plan reviewed"),
+    "reopen": N_("Case reopened"),
+    "transfer_completed": N_("Transferred to another country's mechanism"),
+    "assign_caseworker": N_("Caseworker assigned"),
+}
+
+#: Why someone opens the person's identity (`Purpose`): written to the audit log.
+PURPOSES: dict[str, str] = {
+    "assessment": N_("To assess the case"),
+    "panel_review": N_("To review the case on the panel"),
+    "safeguarding": N_("To keep the person safe"),
+    "support_planning": N_("To plan support"),
+    "service_referral": N_("To refer the person to a service"),
+    "legal_proceedings": N_("For legal proceedings"),
+    "data_subject_request": N_("To answer the person's own request about their data"),
+    "correction": N_("To correct the record"),
+}
+
+CLOSE_REASONS: dict[str, str] = {
+    "support_completed": N_("Support completed"),
+    "voluntary_return": N_("Voluntary return"),
+    "lost_contact": N_("Contact lost"),
+    "transferred": N_("Transferred"),
+    "deceased": N_("The person died"),
+    "no_reconsideration": N_("No reconsideration asked in time"),
+    "no_review": N_("No review asked in time"),
+    "other": N_("Another reason"),
+}
+
+REOPEN_REASONS: dict[str, str] = {
+    "support_needed_again": N_("The person needs support again"),
+    "re_exploited": N_("The person was exploited again"),
+    "proceedings": N_("Proceedings need support"),
+    "contact_restored": N_("Contact restored"),
+    "other": N_("Another reason"),
+}
+
+ERASURE_REASONS: dict[str, str] = {
+    "person_request": N_("The person asked for it"),
+    "withdrawal": N_("Consent was withdrawn"),
+    "retention": N_("The retention period is over"),
+    "court_order": N_("A court ordered it"),
+    "other": N_("Another reason"),
+}
+
+VOTES: dict[str, str] = {
+    "identify": N_("Identify as a victim"),
+    "not_identify": N_("Do not identify"),
+    "abstain": N_("Abstain"),
+}
+
+PRELIMINARY_OUTCOMES: dict[str, str] = {
+    "positive": N_("Reasonable grounds: the person is presumed a victim"),
+    "negative": N_("No reasonable grounds"),
+}
+
+AGE_OUTCOMES: dict[str, str] = {"adult": N_("An adult"), "child": N_("A child")}
+
+SECTORS: dict[str, str] = {
+    "ngo": N_("Association"),
+    "police": N_("Police"),
+    "labour_inspection": N_("Labour inspection"),
+    "social_services": N_("Social services"),
+    "child_protection": N_("Child protection"),
+    "health": N_("Health"),
+    "education": N_("Education"),
+    "asylum": N_("Asylum"),
+    "prosecution": N_("Prosecution"),
+    "coordination": N_("Coordination"),
+}
+
+STRENGTHS: dict[str, str] = {
+    "strong": N_("Strong"),
+    "medium": N_("Medium"),
+    "weak": N_("Weak"),
+    "unrated": N_("Not rated"),
 }
 
 AGE_BANDS: dict[str, str] = {
@@ -118,3 +230,16 @@ DOCUMENT_KINDS: dict[str, str] = {
 def label(table: dict[str, str], code: str) -> str:
     """The message id of `code` in `table`, or the code itself."""
     return table.get(code, code)
+
+
+#: The panel policy's composition rules (`app/workflow/panels.composition_checks`), as the composition check
+#: shows them met or not.
+RULES: dict[str, str] = {
+    "min_voting_members": N_("At least %(needed)s voting members (%(found)s chosen)"),
+    "min_distinct_sectors": N_("Members from at least %(needed)s different sectors (%(found)s so far)"),
+    "required_sector": N_("A member from this sector sits: %(sector)s"),
+    "allowed_sectors": N_("Every member comes from a sector the policy allows"),
+    "not_referring_organisation": N_("No member comes from the referring organisation"),
+    "panel_member_role": N_("Every member holds the panel member role"),
+    "not_on_first_panel": N_("No member sat on the first panel"),
+}

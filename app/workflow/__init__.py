@@ -10,7 +10,14 @@ of a case, read its personal data or call an endpoint is declared once in `autho
 from app.workflow.apply import apply_decision, apply_effect, new_case
 from app.workflow.calendars import Calendar, Duration
 from app.workflow.deadlines import DeadlineSnapshot, deadline_status
-from app.workflow.engine import allowed_events, decide, decide_referral, decide_transfer_in, is_presumed_child
+from app.workflow.engine import (
+    allowed_events,
+    decide,
+    decide_referral,
+    decide_transfer_in,
+    held_back_events,
+    is_presumed_child,
+)
 from app.workflow.events import EVENTS, EventRule
 from app.workflow.first_steps import Audience, FirstSteps, audience_for_sector, first_steps, load_guidance
 from app.workflow.indicators import (
@@ -184,6 +191,7 @@ __all__ = [
     "decide_transfer_in",
     "first_steps",
     "group_indicators",
+    "held_back_events",
     "indicator_codes",
     "is_presumed_child",
     "load_guidance",

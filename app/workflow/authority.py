@@ -50,6 +50,10 @@ class Permission(StrEnum):
     read_documents = "read_documents"
     upload_documents = "upload_documents"
     manage_transfers = "manage_transfers"  # send cases to peer mechanisms, read, accept and refuse theirs
+    # Pages of one role's work (the web application's menu): the case work each relation's holders do.
+    work_queue = "work_queue"  # the coordinator's queue: cases awaiting assignment, overdue first
+    assess = "assess"  # the assessor's assigned cases
+    sit_on_panels = "sit_on_panels"  # a panel member's panels
 
 
 _EVERY_ACCOUNT = frozenset({Permission.read_policy, Permission.read_organisations})
@@ -59,7 +63,9 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
     Role.referrer: _EVERY_ACCOUNT
     | _CASE_WORK
     | {Permission.refer, Permission.notify, Permission.upload_documents, Permission.read_documents},
-    Role.assessor: _EVERY_ACCOUNT | _CASE_WORK | {Permission.read_documents, Permission.upload_documents},
+    Role.assessor: _EVERY_ACCOUNT
+    | _CASE_WORK
+    | {Permission.read_documents, Permission.upload_documents, Permission.assess},
     Role.coordinator: _EVERY_ACCOUNT
     | _CASE_WORK
     | {
@@ -73,8 +79,9 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
         Permission.read_documents,
         Permission.upload_documents,
         Permission.manage_transfers,
+        Permission.work_queue,
     },
-    Role.panel_member: _EVERY_ACCOUNT | _CASE_WORK | {Permission.read_documents},
+    Role.panel_member: _EVERY_ACCOUNT | _CASE_WORK | {Permission.read_documents, Permission.sit_on_panels},
     Role.caseworker: _EVERY_ACCOUNT
     | _CASE_WORK
     | {

@@ -33,7 +33,7 @@ from app.workflow.policy import Policy
 from app.workflow.states import EventName, State
 from app.workflow.steps import Context, Step, audit_facts, utc
 
-__all__ = ["allowed_events", "decide", "decide_referral", "decide_transfer_in", "is_presumed_child"]
+__all__ = ["allowed_events", "decide", "decide_referral", "decide_transfer_in", "held_back_events", "is_presumed_child"]
 
 
 def _may_ever_send(actor: Actor, rule: EventRule) -> bool:
@@ -97,17 +97,34 @@ def decide(
     return answer
 
 
+def _checks(
+    snapshot: CaseSnapshot, actor: Actor, now: datetime, policy: Policy
+) -> list[tuple[EventName, Refusal | None]]:
+    """Checks 1-4 of every event the machine accepts in the case's state and the actor's roles may send."""
+    return [
+        (name, _check(Context(snapshot, actor, EventRequest(name), now, policy)))
+        for name, rule in EVENTS.items()
+        if name is not EventName.referral and (snapshot.state, name) in ROUTES and _may_ever_send(actor, rule)
+    ]
+
+
 def allowed_events(snapshot: CaseSnapshot, actor: Actor, now: datetime, policy: Policy) -> list[EventName]:
     """The events this actor may send on this case now (role, state, relation and guards all pass);
     the fields an event needs are not judged here."""
-    now = utc(now)
-    result: list[EventName] = []
-    for name, rule in EVENTS.items():
-        if name is EventName.referral or (snapshot.state, name) not in ROUTES or not _may_ever_send(actor, rule):
-            continue
-        if _check(Context(snapshot, actor, EventRequest(name), now, policy)) is None:
-            result.append(name)
-    return result
+    return [name for name, refusal in _checks(snapshot, actor, utc(now), policy) if refusal is None]
+
+
+def held_back_events(
+    snapshot: CaseSnapshot, actor: Actor, now: datetime, policy: Policy
+) -> list[tuple[EventName, Refusal]]:
+    """The events this actor could send on this case in its state, but which the case holds back now (a
+    reflection period running, a window not yet lapsed, a missing quorum), each with the workflow's refusal:
+    what a page shows as "not yet, because ..." beside the steps it offers."""
+    return [
+        (name, refusal)
+        for name, refusal in _checks(snapshot, actor, utc(now), policy)
+        if refusal is not None and refusal.kind == "held_back"
+    ]
 
 
 def decide_referral(actor: Actor, referral: Referral, now: datetime, policy: Policy) -> Decision | Refusal:

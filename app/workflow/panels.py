@@ -74,6 +74,62 @@ def composition_problems(
     return problems
 
 
+@dataclass(frozen=True, slots=True)
+class RuleCheck:
+    """One rule of the panel policy and whether proposed members meet it, for a page to show before anyone
+    submits: `rule` is a code (`min_voting_members`, `required_sector`...), `sector` the sector a
+    `required_sector` rule names, `needed` and `found` the counts a counting rule compares."""
+
+    rule: str
+    met: bool
+    sector: Sector | None = None
+    needed: int | None = None
+    found: int | None = None
+
+
+def composition_checks(
+    members: Iterable[PanelMember],
+    rules: PanelRules,
+    referring_organisation_id: str,
+    is_child: bool,
+    first_panel_member_ids: frozenset[str] | None = None,
+) -> list[RuleCheck]:
+    """Each composition rule of `rules` (and, for a review panel, `first_panel_member_ids`), met or not by these
+    members: the same rules `composition_problems` and `overlap_problems` give reasons for, one line each."""
+    listed = tuple(members)
+    count = len({member.user_id for member in listed})
+    sectors = {member.sector for member in listed}
+    checks = [
+        RuleCheck(
+            "min_voting_members", count >= rules.min_voting_members, needed=rules.min_voting_members, found=count
+        ),
+        RuleCheck(
+            "min_distinct_sectors",
+            len(sectors) >= rules.min_distinct_sectors,
+            needed=rules.min_distinct_sectors,
+            found=len(sectors),
+        ),
+    ]
+    required = set(rules.required_sectors) | (set(rules.required_sectors_for_child) if is_child else set())
+    checks += [RuleCheck("required_sector", sector in sectors, sector=sector) for sector in sorted(required)]
+    if rules.allowed_sectors is not None:
+        allowed = set(rules.allowed_sectors)
+        checks.append(RuleCheck("allowed_sectors", all(member.sector in allowed for member in listed)))
+    if rules.exclude_referring_organisation:
+        checks.append(
+            RuleCheck(
+                "not_referring_organisation",
+                all(member.organisation_id != referring_organisation_id for member in listed),
+            )
+        )
+    checks.append(
+        RuleCheck("panel_member_role", all(may_hold(Relation.open_panel_member, member.roles) for member in listed))
+    )
+    if first_panel_member_ids is not None:
+        checks.append(RuleCheck("not_on_first_panel", not overlap_problems(listed, first_panel_member_ids)))
+    return checks
+
+
 def overlap_problems(members: Iterable[PanelMember], first_panel_member_ids: frozenset[str]) -> list[str]:
     """A review panel shares no member with the first panel."""
     return [

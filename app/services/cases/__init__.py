@@ -17,7 +17,7 @@ from app.services.cases.caseworkers import assign_caseworker
 from app.services.cases.events import EventInput, send_event
 from app.services.cases.notifications import NotificationInput, NotificationView, notify
 from app.services.cases.personal_data import ERASURE_REASONS, Identity, erase, erase_personal_data, read_identity
-from app.services.cases.queries import get_case, history, list_cases
+from app.services.cases.queries import HeldStep, count_by_state, get_case, held_back_steps, history, list_cases
 from app.services.cases.referral import ReferralInput, ReferralResult, refer
 from app.services.cases.views import CASE_VIEW, CasePage, CaseView, DeadlineView, HistoryView, PanelView
 
@@ -28,6 +28,7 @@ __all__ = [
     "CaseView",
     "DeadlineView",
     "EventInput",
+    "HeldStep",
     "HistoryView",
     "Identity",
     "NotificationInput",
@@ -36,9 +37,11 @@ __all__ = [
     "ReferralInput",
     "ReferralResult",
     "assign_caseworker",
+    "count_by_state",
     "erase",
     "erase_personal_data",
     "get_case",
+    "held_back_steps",
     "history",
     "list_cases",
     "notify",

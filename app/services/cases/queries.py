@@ -1,31 +1,61 @@
-"""Reading cases: one case, a page of cases, a case's history. Read-only sessions: no lock, no write."""
+"""Reading cases: one case, a page of cases, a case's history, the steps a case holds back, counts per state.
+Read-only sessions: no lock, no write."""
 
 from __future__ import annotations
 
 import base64
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import selectinload
 
 from app.db import read_only
 from app.models import Case, CaseHistory, Deadline
 from app.security.permissions import Principal
 from app.services.case_access import visible_cases
-from app.services.cases.core import load_visible_case
+from app.services.cases.core import load_snapshot, load_visible_case
 from app.services.cases.views import CasePage, CaseView, HistoryView, case_view, view_extras
 from app.services.context import ServiceContext
 from app.services.errors import FieldProblem, InvalidInput
-from app.workflow import State
+from app.workflow import EventName, State, held_back_events
 from app.workflow.references import normalise_reference
 
 
 def get_case(ctx: ServiceContext, principal: Principal, case_id: uuid.UUID) -> CaseView:
     with read_only(ctx.read_sessions) as session:
         return case_view(session, ctx, load_visible_case(session, principal, case_id, for_update=False), principal)
+
+
+@dataclass(frozen=True)
+class HeldStep:
+    """A step this caller could take on the case in its state, held back for now: `code` says why (the
+    workflow's refusal code, e.g. `reflection_period_running`), `detail` in English for logs and the API."""
+
+    event: EventName
+    code: str
+    detail: str
+
+
+def held_back_steps(ctx: ServiceContext, principal: Principal, case_id: uuid.UUID) -> list[HeldStep]:
+    """The steps the case holds back for this caller now, each with the workflow's reason."""
+    with read_only(ctx.read_sessions) as session:
+        snapshot = load_snapshot(session, load_visible_case(session, principal, case_id, for_update=False))
+        refusals = held_back_events(snapshot, principal.actor, ctx.clock.now(), ctx.policy)
+        return [HeldStep(event, refusal.code, refusal.message) for event, refusal in refusals]
+
+
+def count_by_state(ctx: ServiceContext, principal: Principal) -> dict[State, int]:
+    """How many cases this caller may know of stand in each state (every state, zeros included)."""
+    with read_only(ctx.read_sessions) as session:
+        rows = session.execute(
+            select(Case.state, func.count()).where(visible_cases(principal)).group_by(Case.state)
+        ).all()
+    counts = {State(state): int(n) for state, n in rows}
+    return {state: counts.get(state, 0) for state in State}
 
 
 def _encode_cursor(case: Case) -> str:

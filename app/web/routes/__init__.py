@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.web.routes import access, case_requests, my_work, referrals
+from app.web.routes import access, case_lists, case_parts, case_requests, cases, my_work, referrals
 
-ROUTERS: tuple[APIRouter, ...] = (access.router, my_work.router, referrals.router, case_requests.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    access.router,
+    my_work.router,
+    referrals.router,
+    case_requests.router,
+    case_lists.router,
+    cases.router,
+    case_parts.router,
+)

@@ -1,0 +1,97 @@
+"""The lists of cases of each role's work: the coordinator's queue, the assessor's assigned cases, a panel
+member's panels. Each lists what `cases.list_cases` lets the person know of; the case page does the rest.
+
+- `/queue`: cases awaiting an assessor (overdue first, then the soonest due), every overdue case, and how many
+  cases stand in each state (each count links to that state's list, `/queue?state=...`);
+- `/assigned`: the cases the assessor is assigned to, with their next deadline;
+- `/panels`: the panels the member sits on, with how many members have voted (never how).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import Depends
+from fastapi.responses import Response
+
+from app.security.permissions import Permission
+from app.services import cases
+from app.services.cases.views import CaseView
+from app.services.my_work import counts_working_days
+from app.web.pages import Page, page_for
+from app.web.routing import web_router
+from app.web.vocabulary import DEADLINES, STATES
+from app.workflow import State
+
+router = web_router()
+Coordinator = Annotated[Page, Depends(page_for(Permission.work_queue))]
+Assessor = Annotated[Page, Depends(page_for(Permission.assess))]
+PanelMember = Annotated[Page, Depends(page_for(Permission.sit_on_panels))]
+_FAR = datetime.max.replace(tzinfo=UTC)
+
+
+def _next_deadline(page: Page, case: CaseView) -> dict[str, Any] | None:
+    """The case's soonest open (or overdue) deadline, as a row shows it."""
+    running = [d for d in case.deadlines if d.status.value in ("open", "overdue")]
+    if not running:
+        return None
+    soonest = min(running, key=lambda d: d.due_at)
+    return {
+        "kind": DEADLINES.get(soonest.kind.value, soonest.kind.value),
+        "due_at": soonest.due_at,
+        "status": soonest.status.value,
+        "working_days": counts_working_days(page.ctx.policy, soonest.kind.value, case.is_child),
+    }
+
+
+def _rows(page: Page, found: list[CaseView]) -> list[dict[str, Any]]:
+    return [{"case": case, "next": _next_deadline(page, case)} for case in found]
+
+
+def _overdue_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Overdue cases first, then the soonest due, then those with nothing due."""
+
+    def key(row: dict[str, Any]) -> tuple[int, datetime]:
+        due = row["next"]
+        if due is None:
+            return (2, _FAR)
+        return (0 if due["status"] == "overdue" else 1, due["due_at"])
+
+    return sorted(rows, key=key)
+
+
+@router.get("/queue")
+def queue(page: Coordinator, state: str | None = None) -> Response:
+    counts = cases.count_by_state(page.ctx, page.principal)
+    chosen = State(state) if state is not None and state in State.__members__ else None
+    listed = cases.list_cases(page.ctx, page.principal, state=chosen or State.referred, limit=200).items
+    overdue = [] if chosen else cases.list_cases(page.ctx, page.principal, overdue=True, limit=200).items
+    return page.render(
+        "pages/case/queue.html",
+        chosen=chosen,
+        awaiting=_overdue_first(_rows(page, listed)),
+        overdue=_overdue_first(_rows(page, overdue)),
+        counts=[{"state": s.value, "count": n} for s, n in counts.items()],
+        states=STATES,
+    )
+
+
+@router.get("/assigned")
+def assigned(page: Assessor) -> Response:
+    mine = [
+        case
+        for case in cases.list_cases(page.ctx, page.principal, limit=200).items
+        if case.assessor_id == page.principal.user_id
+    ]
+    return page.render("pages/case/assigned.html", rows=_overdue_first(_rows(page, mine)), states=STATES)
+
+
+@router.get("/panels")
+def panels(page: PanelMember) -> Response:
+    sitting = [
+        case
+        for case in cases.list_cases(page.ctx, page.principal, limit=200).items
+        if case.panel is not None and page.principal.user_id in case.panel.members
+    ]
+    return page.render("pages/case/panels.html", rows=_overdue_first(_rows(page, sitting)), states=STATES)

@@ -1,0 +1,180 @@
+"""Case work through the web pages, on both databases: the coordinator's queue and assignment (only eligible
+assessors offered), the assessor's file, the identity behind a purpose (audited), the preliminary decision,
+the panel convened after a composition check, votes counted but never shown, a formal decision held back by
+the reflection period (the reason in words, in French and in English), then taken once the clock has moved;
+caseworker assignment and erasure behind a confirmation."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from app.clock import FrozenClock
+from app.services import audit
+from app.services.context import ServiceContext
+from tests.web.helpers import WebClient, create_account
+from tests.web.referral_helpers import ADULT, fill, start_draft
+
+NAME = ADULT["identity"]["full_name"]
+
+
+def _world(ctx: ServiceContext) -> None:
+    create_account(ctx, "referrer1", ["referrer"], "Association Fictive Test", "ngo")
+    create_account(ctx, "coordinator1", ["coordinator"], "Secrétariat Fictif", "coordination")
+    create_account(ctx, "assessor1", ["assessor"], "Inspection Fictive", "labour_inspection")
+    create_account(ctx, "assessor-police", ["assessor"], "Police Fictive", "police")
+    create_account(ctx, "assessor-health", ["assessor"], "Hôpital Fictif", "health")  # not an assessor sector
+    create_account(ctx, "member-ngo", ["panel_member"], "Foyer Fictif", "ngo")
+    create_account(ctx, "member-police", ["panel_member"], "Police Fictive", "police")
+    create_account(ctx, "member-social", ["panel_member"], "Services Sociaux Fictifs", "social_services")
+    create_account(ctx, "member-same-org", ["panel_member"], "Association Fictive Test", "ngo")
+    create_account(ctx, "caseworker1", ["caseworker"], "Foyer Fictif", "ngo")
+
+
+def _refer(web: WebClient) -> str:
+    web.sign_in("referrer1")
+    draft = start_draft(web)
+    fill(web, draft, ADULT)
+    sent = web.submit(f"{draft}/check", {}, from_page=f"{draft}/check")
+    case_id = re.fullmatch(r"/referrals/([0-9a-f-]{36})/receipt", sent.headers["location"])
+    assert case_id
+    web.sign_out()
+    return case_id.group(1)
+
+
+def _ids(html: str, name: str) -> dict[str, str]:
+    """label -> value of the radios or checkboxes called `name` on a page."""
+    found = re.findall(
+        rf'name="{name}" value="([^"]+)"[^>]*>\s*<label class="choice__label" for="[^"]+">([^<]+)</label>', html
+    )
+    return {label: value for value, label in found}
+
+
+def _step(web: WebClient, case_id: str, event: str, data: dict[str, str | list[str]]) -> object:
+    path = f"/cases/{case_id}/steps/{event}"
+    return web.submit(path, data, from_page=path)
+
+
+def test_a_case_goes_from_the_queue_to_a_formal_decision(
+    ctx: ServiceContext, web: WebClient, clock: FrozenClock
+) -> None:
+    _world(ctx)
+    case_id = _refer(web)
+    case_path = f"/cases/{case_id}"
+
+    # The coordinator's queue: the case awaits an assessor; the counts per state say so.
+    web.sign_in("coordinator1")
+    queue = web.get("/queue")
+    assert queue.status_code == 200 and case_path in queue.text and "En attente d’un évaluateur" in queue.text
+    case = web.get(case_path)
+    assert "Désigner un évaluateur" in case.text and NAME not in case.text
+    assert 'aria-current="step"' in case.text and "Orientation" in case.text
+    form = web.get(f"{case_path}/steps/assign_assessor")
+    offered = _ids(form.text, "assessor_id")
+    assert set(offered) == {"assessor1", "assessor-police"}  # the health sector is not an assessor sector
+    missing = _step(web, case_id, "assign_assessor", {})
+    assert missing.status_code == 422 and 'href="#assessor_id"' in missing.text
+    assert _step(web, case_id, "assign_assessor", {"assessor_id": offered["assessor1"]}).status_code == 303
+    web.sign_out()
+
+    # The assessor: assigned cases, the file, the identity behind a purpose, the decision with reasons.
+    web.sign_in("assessor1")
+    assert case_path in web.get("/assigned").text
+    file = web.get(f"{case_path}/file")
+    assert file.status_code == 200 and "Exploitation sexuelle" in file.text and NAME not in file.text
+    asked = web.get(f"{case_path}/identity")
+    assert NAME not in asked.text and 'name="purpose"' in asked.text
+    no_purpose = web.submit(f"{case_path}/identity", {}, from_page=f"{case_path}/identity")
+    assert no_purpose.status_code == 422 and 'href="#purpose"' in no_purpose.text
+    shown = web.submit(f"{case_path}/identity", {"purpose": "assessment"}, from_page=f"{case_path}/identity")
+    assert shown.status_code == 200 and NAME in shown.text and shown.headers["cache-control"] == "no-store"
+    assert NAME not in shown.text.split("<title>")[1].split("</title>")[0]
+    entries = audit.list_entries(ctx, case_id=case_id, after=None, limit=500)
+    reads = [e for e in entries if e.action == "identity.read"]
+    assert [e.details["purpose"] for e in reads] == ["assessment"]
+    no_reasons = _step(web, case_id, "preliminary_decision", {"outcome": "positive"})
+    assert no_reasons.status_code == 422 and "Écrivez les motifs de la décision" in no_reasons.text
+    decided = _step(
+        web, case_id, "preliminary_decision", {"outcome": "positive", "reasons": "Strong indicators of control."}
+    )
+    assert decided.status_code == 303 and decided.headers["location"] == f"{case_path}?done=preliminary_decision"
+    web.sign_out()
+
+    # The coordinator convenes a panel: the composition check shows each rule met or not before sending.
+    web.sign_in("coordinator1")
+    form = web.get(f"{case_path}/steps/convene_panel")
+    members = _ids(form.text, "member_ids")
+    assert set(members) == {"member-ngo", "member-police", "member-social"}  # not the referring organisation
+    two = [members["member-police"], members["member-social"]]
+    checked = _step(web, case_id, "convene_panel", {"member_ids": two, "action": "check"})
+    assert checked.status_code == 200 and "Non respectée" in checked.text
+    assert "rule-checks__item--unmet" in checked.text and "Association" in checked.text
+    refused = _step(web, case_id, "convene_panel", {"member_ids": two, "action": "send"})
+    assert refused.status_code == 422 and 'href="#member_ids"' in refused.text
+    three = [*two, members["member-ngo"]]
+    checked = _step(web, case_id, "convene_panel", {"member_ids": three, "action": "check"})
+    assert "rule-checks__item--unmet" not in checked.text
+    assert _step(web, case_id, "convene_panel", {"member_ids": three, "action": "send"}).status_code == 303
+    web.sign_out()
+
+    # Members vote with a rationale; they see how many have voted, never how.
+    for number, member in enumerate(("member-ngo", "member-police", "member-social"), start=1):
+        web.sign_in(member)
+        assert case_path in web.get("/panels").text
+        assert _step(web, case_id, "cast_vote", {"vote": "identify"}).status_code == 422
+        voted = _step(web, case_id, "cast_vote", {"vote": "identify", "rationale": "Consistent account."})
+        assert voted.status_code == 303
+        page = web.get(case_path)
+        assert f"{number} ont voté" in page.text or f"{number} a voté" in page.text
+        assert "Identifier comme victime" not in page.text
+        assert web.get(f"{case_path}/steps/cast_vote").status_code == 409  # already voted
+        web.sign_out()
+
+    # The formal decision waits for the end of the reflection period: the reason in words, with its date.
+    web.sign_in("coordinator1")
+    held = web.get(f"{case_path}/steps/formal_decision")
+    assert held.status_code == 409
+    reflection = re.search(r"Le délai de réflexion court jusqu’au (\d{1,2} \w+ \d{4})", held.text)
+    assert reflection, held.text
+    case_page = web.get(case_path)
+    assert reflection.group(0) in case_page.text
+    english = web.client.get(f"{case_path}/steps/formal_decision", headers={"Accept-Language": "en"})
+    assert re.search(r"The reflection period runs until \d{1,2} \w+ \d{4}", english.text)
+
+    clock.advance(timedelta(days=31))
+    web.sign_in("coordinator1")  # the session ended with the idle timeout
+    decided = _step(web, case_id, "formal_decision", {})
+    assert decided.status_code == 303
+    page = web.get(decided.headers["location"])
+    lead = re.search(r"<p class=\"lead\">([^<]*)<", page.text)
+    assert lead and lead.group(1) == "Identifiée comme victime", page.text[-6000:]
+    assert "Décision formelle enregistrée" in page.text
+
+    # Caseworker assignment, and erasure behind a confirmation step.
+    form = web.get(f"{case_path}/caseworkers")
+    worker = _ids(form.text, "caseworker_id")["caseworker1"]
+    assigned = web.submit(f"{case_path}/caseworkers", {"caseworker_id": worker}, from_page=f"{case_path}/caseworkers")
+    assert assigned.status_code == 303
+    asked = web.submit(f"{case_path}/erasure", {"reason": "person_request"}, from_page=f"{case_path}/erasure")
+    assert asked.status_code == 200 and 'name="confirmed" value="yes"' in asked.text
+    erased = web.submit(
+        f"{case_path}/erasure", {"reason": "person_request", "confirmed": "yes"}, from_page=f"{case_path}/erasure"
+    )
+    assert erased.status_code == 303
+    assert web.submit(f"{case_path}/identity", {"purpose": "correction"}, from_page=case_path).status_code == 410
+
+
+def test_the_case_page_offers_each_person_only_their_steps(ctx: ServiceContext, web: WebClient) -> None:
+    _world(ctx)
+    case_id = _refer(web)
+    # The referrer sees the case page but no coordinator step, and no assessor may open the case.
+    web.sign_in("referrer1")
+    page = web.get(f"/cases/{case_id}")
+    assert page.status_code == 200 and "Désigner un évaluateur" not in page.text
+    assert web.get(f"/cases/{case_id}/steps/assign_assessor").status_code == 409
+    assert web.get("/queue").status_code == 403
+    web.sign_out()
+    web.sign_in("assessor1")
+    assert web.get(f"/cases/{case_id}").status_code == 404
+    assert web.get(f"/cases/{case_id}/steps/preliminary_decision").status_code == 404
+    assert web.get(f"/cases/{case_id}/steps/no_such_step").status_code == 404
