@@ -1,4 +1,5 @@
-"""A realistic demo world: the organisations of a French NRM and one account per role.
+"""A realistic demo world: the organisations of a French NRM, one account per role, and a handful of cases at
+different stages (`app/services/demo_cases.py`), so the queue, the assessor's and the panel's pages show work.
 
 Never for production: it refuses a database that already holds accounts, and writes the generated
 passwords to a 0600 file beside the database so that `make run` can show them again.
@@ -15,8 +16,10 @@ from sqlalchemy import func, select
 
 from app.db import read_only
 from app.models import User
+from app.security.permissions import Principal
 from app.services import accounts
 from app.services.context import ServiceContext
+from app.services.demo_cases import seed_cases
 from app.services.errors import Conflict
 
 # (organisation, sector)
@@ -66,10 +69,14 @@ def seed(ctx: ServiceContext, accounts_file: Path | None) -> list[DemoAccount]:
         raise Conflict("the database already holds accounts; the demo seed runs only on an empty database")
     organisations = [accounts.create_organisation(ctx, name, sector) for name, sector in DEMO_ORGANISATIONS]
     created: list[DemoAccount] = []
+    people: dict[str, Principal] = {}
     for username, org_index, roles in DEMO_ACCOUNTS:
         password = "demo-" + secrets.token_urlsafe(9)
-        accounts.create_user(ctx, username, password, organisations[org_index].id, roles)
-        created.append(DemoAccount(username, password, organisations[org_index].name, roles))
+        organisation = organisations[org_index]
+        user = accounts.create_user(ctx, username, password, organisation.id, roles)
+        created.append(DemoAccount(username, password, organisation.name, roles))
+        people[username] = Principal.of(user.id, organisation.id, organisation.sector, roles)
+    seed_cases(ctx, people)
     if accounts_file is not None:
         write_accounts_file(accounts_file, created)
     return created
