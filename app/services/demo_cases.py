@@ -76,7 +76,7 @@ class _Story:
 
 
 def seed_cases(ctx: ServiceContext, people: Mapping[str, Principal]) -> list[DemoCase]:
-    """Six cases, the oldest begun 45 days ago; `people` are the demo's principals by username."""
+    """Seven cases, the oldest begun 45 days ago; `people` are the demo's principals by username."""
     now = ctx.clock.now()
     clock = FrozenClock(now)
     past = dataclasses.replace(ctx, clock=clock)
@@ -115,6 +115,14 @@ def seed_cases(ctx: ServiceContext, people: Mapping[str, Principal]) -> list[Dem
         .at(now - 2 * day)
         .step("panel-ngo", "cast_vote", vote="identify", rationale="Récit cohérent (démo).")
         .step("panel-police", "cast_vote", vote="identify", rationale="Indices concordants (démo).")
+        .done(),
+        # Reasonable grounds: the reflection period runs and the panel is still to be convened.
+        story()
+        .at(now - 6 * day)
+        .refer(_referral("Golf", "25-34", ["forced_labour"], ["AL-DR-01", "AL-DR-05"], child=False))
+        .step("coordinator", "assign_assessor", assessor_id=ids["assessor-labour"])
+        .at(now - 4 * day)
+        .step("assessor-labour", "preliminary_decision", outcome="positive", reasons="Motifs raisonnables (démo).")
         .done(),
         # Negative preliminary decision: the reconsideration window is open.
         story()

@@ -48,6 +48,13 @@ class Formats:
         `date` writes it: "le délai de réflexion court jusqu'au 10 août 2027"."""
         return self.date(self.calendar.last_day(due_at))
 
+    def due(self, due_at: dt.datetime) -> str:
+        """When something is due: its last day for a period that ends at midnight ("10 août 2027"), else the day
+        and the time ("10 août 2027, 14:00" for a deadline set in hours)."""
+        if due_at.astimezone(self.calendar.tz).time() == dt.time(0):
+            return self.last_day(due_at)
+        return self.datetime(due_at)
+
     def time(self, value: dt.datetime) -> str:
         """`09:05`, in the policy's time zone."""
         return format_time(self._local(value), "short", locale=self.locale)

@@ -68,6 +68,7 @@ class Renderer:
                 datetime=formats.datetime,
                 time=formats.time,
                 last_day=formats.last_day,
+                due=formats.due,
                 number=formats.number,
                 percent=formats.percent,
             )

@@ -1,4 +1,5 @@
-"""The referrer's journeys in a real browser: in French an adult and a child are referred; in English consent
+"""The journeys in a real browser: in French an adult and a child are referred, and the adult's case goes through
+assessment, a panel and its votes to formal identification; in English consent
 is refused and an anonymous notification is filed instead; a referral completed with the keyboard alone.
 Every page passes axe-core and does not scroll sideways at 360 px."""
 
@@ -8,6 +9,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
+from tests.e2e.case_steps import create_case_workers, identify
 from tests.e2e.conftest import LiveServer, OpenPage
 from tests.e2e.referral_steps import WORDS, checked, continue_, identifying_steps, non_identifying_steps
 from tests.e2e.support import assert_focus_visible
@@ -22,8 +24,14 @@ def _sign_in(page: Page, live_server: LiveServer, username: str, language: str =
     expect(page).to_have_url(live_server.at("/my-work"))
 
 
-def test_in_french_a_referrer_refers_an_adult_and_a_child(open_page: OpenPage, live_server: LiveServer) -> None:
+def test_in_french_an_adult_and_a_child_are_referred_and_the_adult_is_identified(
+    open_page: OpenPage, live_server: LiveServer
+) -> None:
+    """The referrer refers an adult and a child; then the coordinator assigns, the assessor decides, the
+    coordinator convenes a panel (composition check), the members vote, the clock moves past the reflection
+    period and the formal decision identifies the person (`tests/e2e/case_steps.py`)."""
     create_account(live_server.ctx, "referente", ["referrer"], "Association Fictive du Nord", "ngo")
+    create_case_workers(live_server)
     page = open_page(locale="fr-FR", width=360)
     _sign_in(page, live_server, "referente")
     checked(page, "my-work")
@@ -43,6 +51,7 @@ def test_in_french_a_referrer_refers_an_adult_and_a_child(open_page: OpenPage, l
     expect(page.get_by_role("heading", level=1)).to_have_text("Orientation envoyée")
     checked(page, "receipt")
     adult_reference = page.locator(".panel__reference").inner_text()
+    adult_case = live_server.at(page.get_by_role("link", name="Ouvrir la situation").get_attribute("href") or "")
     assert re.fullmatch(r"MNR-\d{4}-\d{5}", adult_reference)
     expect(page.get_by_text("Zorabelle")).to_have_count(0)
 
@@ -65,6 +74,8 @@ def test_in_french_a_referrer_refers_an_adult_and_a_child(open_page: OpenPage, l
     page.goto(live_server.at("/referrals"))
     expect(page.get_by_text(child_reference)).to_be_visible()
     assert page.evaluate("() => localStorage.length + sessionStorage.length") == 0
+
+    identify(page, live_server, adult_case)
 
 
 def test_in_english_consent_is_refused_and_an_anonymous_notification_is_filed(

@@ -9,9 +9,11 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from app.services import cases, demo
+from app.workflow import State
 from tests.e2e.conftest import LiveServer, OpenPage
 from tests.e2e.support import DESKTOP, NARROW, Screenshots
-from tests.web.helpers import TEST_PASSWORD, create_account
+from tests.web.helpers import TEST_PASSWORD, create_account, principal_named
 
 LOCALES = {"fr": "fr-FR", "en": "en-GB"}
 
@@ -41,3 +43,45 @@ def test_pictures_of_the_main_pages(
     page.goto(live_server.at("/no-such-page"))
     screenshots.take(page, f"not-found-{language}-360", width=NARROW)
     assert len(list(screenshots.directory.glob(f"*-{language}-*.png"))) == 6
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_pictures_of_the_case_work_pages(
+    open_page: OpenPage, live_server: LiveServer, screenshots: Screenshots, language: str
+) -> None:
+    """The demo's cases (`nrm demo seed`): the queue, a case page, the panel's composition check, the case file,
+    a vote."""
+    passwords = {a.username: a.password for a in demo.seed(live_server.ctx, None)}
+    page = open_page(locale=LOCALES[language])
+
+    def sign_in(username: str) -> None:
+        page.goto(live_server.at("/"))
+        page.locator("#username").fill(username)
+        page.locator("#password").fill(passwords[username])
+        page.locator("button[type=submit].button--primary").click()
+        expect(page).to_have_url(live_server.at("/my-work"))
+
+    sign_in("coordinator")
+    page.goto(live_server.at("/queue"))
+    screenshots.take(page, f"queue-{language}-desktop", width=DESKTOP)
+    reflection = cases.list_cases(
+        live_server.ctx, principal_named(live_server.ctx, "coordinator"), state=State.recovery_period
+    ).items[0]
+    page.goto(live_server.at(f"/cases/{reflection.id}"))
+    for width, label in ((DESKTOP, "desktop"), (NARROW, "360")):
+        screenshots.take(page, f"case-{language}-{label}", width=width)
+    page.goto(live_server.at(f"/cases/{reflection.id}/steps/convene_panel"))
+    page.locator("input[name=member_ids]").first.check()
+    page.locator("button[value=check]").click()
+    expect(page.locator(".rule-checks")).to_be_visible()
+    screenshots.take(page, f"convene-panel-{language}-desktop", width=DESKTOP)
+
+    page.locator(".site-nav__sign-out").click()
+    sign_in("panel-social")
+    voting = cases.list_cases(
+        live_server.ctx, principal_named(live_server.ctx, "coordinator"), state=State.formal_assessment
+    ).items[0]
+    page.goto(live_server.at(f"/cases/{voting.id}/file"))
+    screenshots.take(page, f"case-file-{language}-desktop", width=DESKTOP)
+    page.goto(live_server.at(f"/cases/{voting.id}/steps/cast_vote"))
+    screenshots.take(page, f"vote-{language}-360", width=NARROW)

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 import httpx
 from fastapi.testclient import TestClient
 
+from app.security.permissions import Principal
 from app.services import accounts
 from app.services.context import ServiceContext
 
@@ -28,6 +29,13 @@ def create_account(
     existing = {org.name: org.id for org in accounts.list_organisations(ctx)}
     organisation_id = existing.get(organisation) or accounts.create_organisation(ctx, organisation, sector).id
     return accounts.create_user(ctx, username, TEST_PASSWORD, organisation_id, roles)
+
+
+def principal_named(ctx: ServiceContext, username: str) -> Principal:
+    """An existing account, as the services see it (to read what a role sees, e.g. after the demo seed)."""
+    user = next(u for u in accounts.list_users(ctx) if u.username == username)
+    organisation = next(o for o in accounts.list_organisations(ctx) if o.id == user.organisation_id)
+    return Principal.of(user.id, organisation.id, organisation.sector, user.roles)
 
 
 def form_token(html: str) -> str:

@@ -10,11 +10,10 @@ import re
 from datetime import timedelta
 
 from app.clock import FrozenClock
-from app.security.permissions import Principal
-from app.services import accounts, audit, cases, demo
+from app.services import audit, cases, demo
 from app.services.context import ServiceContext
 from app.workflow import State
-from tests.web.helpers import WebClient, create_account
+from tests.web.helpers import WebClient, create_account, principal_named
 from tests.web.referral_helpers import ADULT, fill, start_draft
 
 NAME = ADULT["identity"]["full_name"]
@@ -31,12 +30,6 @@ def _world(ctx: ServiceContext) -> None:
     create_account(ctx, "member-social", ["panel_member"], "Services Sociaux Fictifs", "social_services")
     create_account(ctx, "member-same-org", ["panel_member"], "Association Fictive Test", "ngo")
     create_account(ctx, "caseworker1", ["caseworker"], "Foyer Fictif", "ngo")
-
-
-def _coordinator(ctx: ServiceContext) -> Principal:
-    user = next(u for u in accounts.list_users(ctx) if u.username == "coordinator")
-    organisation = next(o for o in accounts.list_organisations(ctx) if o.id == user.organisation_id)
-    return Principal.of(user.id, organisation.id, organisation.sector, user.roles)
 
 
 def _refer(web: WebClient) -> str:
@@ -190,10 +183,10 @@ def test_the_case_page_offers_each_person_only_their_steps(ctx: ServiceContext, 
 
 def test_the_demo_seed_gives_each_role_work_to_see(ctx: ServiceContext, web: WebClient) -> None:
     passwords = {a.username: a.password for a in demo.seed(ctx, None)}
-    counts = cases.count_by_state(ctx, _coordinator(ctx))
+    counts = cases.count_by_state(ctx, principal_named(ctx, "coordinator"))
     assert counts[State.identified] == 1 and counts[State.formal_assessment] == 1
     assert counts[State.preliminary_negative] == 1 and counts[State.preliminary_assessment] == 1
-    assert counts[State.referred] == 2
+    assert counts[State.referred] == 2 and counts[State.recovery_period] == 1
 
     web.sign_in("coordinator", passwords["coordinator"])
     queue = web.get("/queue")
@@ -206,4 +199,6 @@ def test_the_demo_seed_gives_each_role_work_to_see(ctx: ServiceContext, web: Web
     assert "2 membres sur 3 ont voté" in panels.text
     web.sign_out()
     web.sign_in("assessor-labour", passwords["assessor-labour"])
-    assert web.get("/assigned").text.count('class="link work-list__title"') == 2  # the identified case, the child
+    assert (
+        web.get("/assigned").text.count('class="link work-list__title"') == 3
+    )  # identified, reflection period, the child

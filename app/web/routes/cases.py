@@ -46,6 +46,9 @@ Reader = Annotated[Page, Depends(page_for(Permission.read_cases))]
 Sender = Annotated[Page, Depends(page_for(Permission.send_events))]
 
 EVENT_INPUT: TypeAdapter[EventInput] = TypeAdapter(EventInput)
+#: Held-back steps the case page does not list: nothing of the kind is due (a protection step of a case that
+#: needs none), so "not yet" would mislead.
+QUIET_REFUSALS = frozenset({"nothing_due"})
 
 #: Codes of the workflow's `invalid` refusals, and the field of the form each one is about.
 FIELD_OF_CODE = {
@@ -122,7 +125,7 @@ def case_page(page: Reader, case_id: uuid.UUID, done: str | None = None) -> Resp
         held=[
             {"label": step_label(h.event), "why": refusal_words(page, case, h.code)}
             for h in held
-            if step_path(case.id, h.event) is not None
+            if step_path(case.id, h.event) is not None and h.code not in QUIET_REFUSALS
         ],
         sections=[{"label": s.label, "path": s.path(case.id)} for s in sections_for(page.principal)],
         deadlines=[
