@@ -118,3 +118,36 @@ DOCUMENT_KINDS: dict[str, str] = {
 def label(table: dict[str, str], code: str) -> str:
     """The message id of `code` in `table`, or the code itself."""
     return table.get(code, code)
+
+
+# --- beyond identification: first steps, needs, support, justice (docs/support.md, docs/guidance.md) ---------
+
+#: Who reads the first steps (`app/workflow/first_steps.Audience`).
+AUDIENCES: dict[str, str] = {
+    "school": N_("School or youth work"),
+    "hospital": N_("Hospital or health care"),
+    "labour_inspection": N_("Labour inspection"),
+    "police": N_("Police or gendarmerie"),
+    "social_services": N_("Social services"),
+    "association": N_("Association"),
+    "public": N_("Member of the public"),
+}
+
+#: The person the reader is worried about, for the first steps.
+PERSONS: dict[str, str] = {
+    "child": N_("A child (under 18)"),
+    "adult": N_("An adult"),
+    "unsure": N_("I am not sure of their age"),
+}
+
+#: Kinds of contact of a routing table (`app/workflow/routing.ContactKind`).
+CONTACT_KINDS: dict[str, str] = {
+    "emergency": N_("Emergency"),
+    "child_protection": N_("Child protection"),
+    "nrm": N_("National referral mechanism"),
+    "police": N_("Police"),
+    "labour_inspection": N_("Labour inspection"),
+    "helpline": N_("Helpline"),
+    "victim_support": N_("Victim support"),
+    "shelter": N_("Safe accommodation"),
+}
