@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.web.routes import access, case_requests, first_steps, my_work, referrals
+from app.web.routes import access, case_requests, case_support, first_steps, my_work, referrals
 
 ROUTERS: tuple[APIRouter, ...] = (
     access.router,
@@ -12,4 +12,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     referrals.router,
     case_requests.router,
     first_steps.router,
+    case_support.router,
 )
