@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from app.clock import FrozenClock
 from app.security.permissions import Principal
@@ -59,3 +59,9 @@ def identify(ctx: ServiceContext, clock: FrozenClock, cast: Cast, **referral: ob
     assert view.state == "identified"
     cases.assign_caseworker(ctx, cast.coordinator, case_id, cast.caseworker.user_id)
     return case_id
+
+
+def move_to(clock: FrozenClock, when: datetime) -> None:
+    """Move the clock forward to `when` (never back)."""
+    assert when >= clock.now()
+    clock.advance(when - clock.now())

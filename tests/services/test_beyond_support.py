@@ -24,14 +24,9 @@ from app.workflow.needs import SLOTS, Answer, AssessmentScope, slot_key, slot_of
 from app.workflow.states import NeedKind
 from app.workflow.support import Urgency
 from tests.factories import event, refer
-from tests.support_cases import identify, support_cast
+from tests.support_cases import identify, move_to, support_cast
 
 NOTE = "sleeps in the Quillfeather car park (test note)"
-
-
-def _move_to(clock: FrozenClock, when: datetime) -> None:
-    assert when >= clock.now()
-    clock.advance(when - clock.now())
 
 
 def _erased(ctx: ServiceContext, case_id: uuid.UUID) -> bool:
@@ -53,12 +48,12 @@ def test_identified_2027_closed_2029_reopened_2031_one_audited_history(ctx: Serv
         clock.advance(timedelta(days={0: 25, 3: 120}.get(n, 80)))  # within a month, then quarterly; one late
         view = event(ctx, cast.caseworker, case_id, "support_plan_reviewed", note="reviewed with the person")
         assert view.state == "identified"
-    _move_to(clock, datetime(2029, 6, 15, 9, tzinfo=UTC))
+    move_to(clock, datetime(2029, 6, 15, 9, tzinfo=UTC))
     closed = event(ctx, cast.coordinator, case_id, "close", reason="support_completed")
     assert closed.state == "closed" and "reopen" in closed.allowed_events
 
     # Two years later the worker has not erased it: five years of retention run from the closure.
-    _move_to(clock, datetime(2031, 3, 3, 9, tzinfo=UTC))
+    move_to(clock, datetime(2031, 3, 3, 9, tzinfo=UTC))
     scheduler.run_pass(ctx)
     assert not _erased(ctx, case_id)
     with pytest.raises(InvalidInput):
@@ -79,9 +74,9 @@ def test_identified_2027_closed_2029_reopened_2031_one_audited_history(ctx: Serv
     # Supported two more years, then out of contact in 2033: erasure counts from that closure, not the first.
     clock.advance(timedelta(days=20))
     event(ctx, cast.caseworker, case_id, "support_plan_reviewed")
-    _move_to(clock, datetime(2033, 2, 1, 9, tzinfo=UTC))
+    move_to(clock, datetime(2033, 2, 1, 9, tzinfo=UTC))
     event(ctx, cast.coordinator, case_id, "close", reason="lost_contact")
-    _move_to(clock, datetime(2035, 1, 1, 9, tzinfo=UTC))  # six years after the first closure
+    move_to(clock, datetime(2035, 1, 1, 9, tzinfo=UTC))  # six years after the first closure
     scheduler.run_pass(ctx)
     assert not _erased(ctx, case_id)
     # One continuous history: each state change starts where the previous one ended, each with its audit entry.
@@ -102,7 +97,7 @@ def test_identified_2027_closed_2029_reopened_2031_one_audited_history(ctx: Serv
     assert sorted(logged) == sorted(f"case.{h.event}" for h in history)
     assert audit.verify(ctx).valid
 
-    _move_to(clock, datetime(2038, 2, 2, 9, tzinfo=UTC))  # five years after the last closure
+    move_to(clock, datetime(2038, 2, 2, 9, tzinfo=UTC))  # five years after the last closure
     scheduler.run_pass(ctx)
     assert _erased(ctx, case_id)
     assert not any(h.has_text for h in cases.history(ctx, cast.coordinator, case_id))

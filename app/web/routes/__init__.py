@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.web.routes import access, case_requests, case_support, first_steps, my_work, referrals
+from app.web.routes import access, case_plan, case_requests, case_support, first_steps, my_work, referrals
 
 ROUTERS: tuple[APIRouter, ...] = (
     access.router,
@@ -13,4 +13,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     case_requests.router,
     first_steps.router,
     case_support.router,
+    case_plan.router,
 )
