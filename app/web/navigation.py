@@ -26,6 +26,9 @@ class NavItem:
 NAVIGATION: tuple[NavItem, ...] = (
     NavItem(N_("My work"), "/my-work"),
     NavItem(N_("Referrals"), "/referrals", Permission.refer),
+    NavItem(N_("Providers"), "/providers", Permission.read_providers),
+    NavItem(N_("Needs gaps"), "/reports/needs", Permission.read_statistics),
+    NavItem(N_("First steps"), "/first-steps"),
 )
 
 

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.web.routes import access, case_plan, case_requests, case_support, first_steps, my_work, referrals
+from app.web.routes import (
+    access,
+    case_plan,
+    case_requests,
+    case_support,
+    first_steps,
+    my_work,
+    providers,
+    referrals,
+    reports,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     access.router,
@@ -14,4 +24,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     first_steps.router,
     case_support.router,
     case_plan.router,
+    providers.router,
+    reports.router,
 )
