@@ -208,12 +208,17 @@ def _record_assessment(page: Page, case_id: uuid.UUID, values: dict[str, object]
     answers: dict[str, Answer] = {}
     for area in (a for s in assessments.assessment_template().sections for a in s.areas):
         answer = str(values.get(area.key, ""))
+        unanswered = page.gettext(
+            "Answer for %(area)s (%(urgency)s), or say it was not assessed yet",
+            area=page.gettext(AREAS[area.area.value]),
+            urgency=page.gettext(URGENCIES[area.key.partition(".")[0]]),
+        )
         if not answer:
             if scope == AssessmentScope.full.value:
-                errors.add(area.key, page.gettext("Answer for this area, or say it was not assessed yet"))
+                errors.add(area.key, unanswered)
             continue
         if answer not in Answer.__members__:
-            errors.add(area.key, page.gettext("Answer for this area, or say it was not assessed yet"))
+            errors.add(area.key, unanswered)
             continue
         if answer != Answer.need.value:
             answers[area.key] = Answer(answer)

@@ -34,6 +34,7 @@ def first_steps_page(
     form: Annotated[list[str] | None, Query()] = None,
     region: str = "",
 ) -> Response:
+    asked = bool(audience or person or form or region)  # the reader chose: the steps come before the choices
     if audience not in Audience.__members__:
         audience = audience_for_sector(page.signed_in.principal.sector if page.signed_in else None).value
     person = person if person in PERSONS else "unsure"
@@ -57,5 +58,11 @@ def first_steps_page(
         region_items=[{"value": "", "label": page.gettext("I do not know")}]
         + [{"value": code, "label": name} for code, name in regions],
         contact_kinds=CONTACT_KINDS,
-        asked=bool(form) or bool(person) or bool(region),
+        asked=asked,
+        chosen_words=[
+            page.gettext(AUDIENCES[audience]),
+            page.gettext(PERSONS[person]),
+            *(page.gettext(EXPLOITATION_FORMS[f]) for f in forms),
+            *([dict(regions)[region]] if region else []),
+        ],
     )
