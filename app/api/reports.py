@@ -171,8 +171,4 @@ def needs_gaps(
     to: date | None = None,
 ) -> needs_report.NeedsReport:
     start, end = _bounds(from_, to)
-    report = needs_report.needs_report(ctx, start=start, end=end)
-    _record_export(
-        ctx, principal, "statistics.needs_read", {"from": str(from_) if from_ else None, "to": str(to) if to else None}
-    )
-    return report
+    return needs_report.read_needs_report(ctx, principal, start=start, end=end)

@@ -19,7 +19,7 @@ counts: no case, no person, no provider is named.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, exists, func, literal, or_, select
@@ -27,8 +27,11 @@ from sqlalchemy import and_, case, exists, func, literal, or_, select
 from app.db import read_only
 from app.models import Case, Deadline, ServiceReferral, SupportNeed
 from app.models.base import UTCDateTime
+from app.security.permissions import Permission, Principal
+from app.services import audit
 from app.services.context import ServiceContext
 from app.services.cross_tables import CrossTable, suppress_cross
+from app.services.errors import Forbidden
 from app.workflow.states import NeedKind
 from app.workflow.support import MEETS_SERVICE_DEADLINE, ServiceStatus
 
@@ -107,3 +110,25 @@ def needs_report(ctx: ServiceContext, *, start: datetime | None, end: datetime |
         for measure in MEASURES
     ]
     return NeedsReport(start, end, threshold, now, tables)
+
+
+def read_needs_report(
+    ctx: ServiceContext, principal: Principal, *, start: datetime | None, end: datetime | None
+) -> NeedsReport:
+    """The gaps report for someone who reads statistics (coordinators, auditors), audited as
+    `statistics.needs_read` with the period asked: what the API route and the web page call."""
+    if not principal.can(Permission.read_statistics):
+        raise Forbidden("your role does not read statistics")
+    report = needs_report(ctx, start=start, end=end)
+    audit.record(
+        ctx,
+        audit.AuditActor(str(principal.user_id), str(principal.organisation_id)),
+        "statistics.needs_read",
+        details={"from": start.date().isoformat() if start else None, "to": _last_day(end)},
+    )
+    return report
+
+
+def _last_day(end: datetime | None) -> str | None:
+    """The last day of a period asked as [start, end) in whole days: the day before `end`."""
+    return None if end is None else (end - timedelta(days=1)).date().isoformat()

@@ -3,6 +3,7 @@ message again next to its field (templates: `components/forms.html`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 
@@ -25,3 +26,9 @@ class FormErrors:
     def summary(self) -> list[tuple[str, str]]:
         """(field name, message) pairs for the error summary, which links each to `#<field name>`."""
         return list(self.messages.items())
+
+
+def choice_items(table: Mapping[str, str], gettext: Callable[[str], str]) -> list[dict[str, str]]:
+    """The items of radios, checkboxes or a select (`components/forms.html`): each code with its label
+    (a message id of `app/web/vocabulary.py`) in the page's language."""
+    return [{"value": code, "label": gettext(text)} for code, text in table.items()]

@@ -29,6 +29,9 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem(N_("Queue"), "/queue", Permission.work_queue),
     NavItem(N_("Assigned cases"), "/assigned", Permission.assess),
     NavItem(N_("My panels"), "/panels", Permission.sit_on_panels),
+    NavItem(N_("Providers"), "/providers", Permission.read_providers),
+    NavItem(N_("Needs gaps"), "/reports/needs", Permission.read_statistics),
+    NavItem(N_("First steps"), "/first-steps"),
 )
 
 

@@ -26,7 +26,7 @@ import pycountry
 from babel import Locale
 
 from app.services.cases import NotificationInput, ReferralInput
-from app.web.forms import FormErrors
+from app.web.forms import FormErrors, choice_items
 from app.web.i18n import N_, babel_locale
 from app.web.vocabulary import AGE_BANDS, COMMUNICATION_AIDS, EXPLOITATION_FORMS, GENDERS
 from app.workflow import AgeBand, ExploitationForm, Gender, indicator_codes, load_indicators
@@ -97,7 +97,7 @@ def consent_refused(answers: Mapping[str, Any]) -> bool:
 
 
 def _choices(table: Mapping[str, str], gettext: Translate) -> list[dict[str, str]]:
-    return [{"value": code, "label": gettext(text)} for code, text in table.items()]
+    return choice_items(table, gettext)
 
 
 def age_band_choices(gettext: Translate) -> list[dict[str, str]]:

@@ -35,6 +35,8 @@ DEADLINES: dict[str, str] = {
     "reflection_period": N_("Reflection period"),
     "reconsideration_window": N_("Time to ask for reconsideration"),
     "review_window": N_("Time to ask for a review"),
+    "emergency_shelter": N_("Emergency shelter tonight"),
+    "support_review": N_("Support plan review"),
 }
 
 #: What a person does to answer a duty, as "my work" says it.
@@ -209,6 +211,11 @@ NEEDS: dict[str, str] = {
     "education": N_("Education"),
     "employment": N_("Work"),
     "other": N_("Other need"),
+    "safety": N_("Safety"),
+    "dependants": N_("Dependants"),
+    "debt": N_("Debt"),
+    "documents": N_("Identity and other documents"),
+    "housing": N_("Housing"),
 }
 
 #: Communication aids, as codes (a free text here could name the person, and needs are kept in clear).
@@ -242,4 +249,120 @@ RULES: dict[str, str] = {
     "not_referring_organisation": N_("No member comes from the referring organisation"),
     "panel_member_role": N_("Every member holds the panel member role"),
     "not_on_first_panel": N_("No member sat on the first panel"),
+}
+
+#: Who reads the first steps (`app/workflow/first_steps.Audience`).
+AUDIENCES: dict[str, str] = {
+    "school": N_("School or youth work"),
+    "hospital": N_("Hospital or health care"),
+    "labour_inspection": N_("Labour inspection"),
+    "police": N_("Police or gendarmerie"),
+    "social_services": N_("Social services"),
+    "association": N_("Association"),
+    "public": N_("Member of the public"),
+}
+
+#: The person the reader is worried about, for the first steps.
+PERSONS: dict[str, str] = {
+    "child": N_("A child (under 18)"),
+    "adult": N_("An adult"),
+    "unsure": N_("I am not sure of their age"),
+}
+
+#: Kinds of contact of a routing table (`app/workflow/routing.ContactKind`).
+CONTACT_KINDS: dict[str, str] = {
+    "emergency": N_("Emergency"),
+    "child_protection": N_("Child protection"),
+    "nrm": N_("National referral mechanism"),
+    "police": N_("Police"),
+    "labour_inspection": N_("Labour inspection"),
+    "helpline": N_("Helpline"),
+    "victim_support": N_("Victim support"),
+    "shelter": N_("Safe accommodation"),
+}
+
+URGENCIES: dict[str, str] = {
+    "immediate": N_("Immediate"),
+    "long_term": N_("Long-term"),
+}
+
+#: The areas of a needs assessment (`app/workflow/needs.Area`).
+AREAS: dict[str, str] = {
+    "safety": N_("Safety"),
+    "shelter": N_("Safe accommodation"),
+    "subsistence": N_("Food, clothes and money to live on"),
+    "health": N_("Health"),
+    "interpreter": N_("Interpreter"),
+    "dependants": N_("Children and other dependants"),
+    "debt": N_("Debt"),
+    "documents": N_("Identity and other documents"),
+    "legal": N_("Legal help"),
+    "work_training": N_("Work and training"),
+    "housing": N_("Housing"),
+    "education": N_("Education"),
+}
+
+#: How an area of the assessment was answered (`app/workflow/needs.Answer`).
+ANSWERS: dict[str, str] = {
+    "need": N_("Needs help"),
+    "no_need": N_("No need"),
+    "declined": N_("The person does not want help here"),
+    "not_assessed": N_("Not assessed yet"),
+}
+
+SERVICE_STATUSES: dict[str, str] = {
+    "requested": N_("Requested"),
+    "accepted": N_("Accepted"),
+    "refused": N_("Refused"),
+    "delivered": N_("Delivered"),
+}
+
+PROVIDER_KINDS: dict[str, str] = {
+    "shelter": N_("Shelter"),
+    "psychologist": N_("Psychologist"),
+    "lawyer": N_("Lawyer"),
+    "interpreter": N_("Interpreter"),
+    "medical": N_("Medical care"),
+    "other": N_("Other service"),
+}
+
+TRACKS: dict[str, str] = {
+    "criminal_proceedings": N_("Criminal proceedings"),
+    "compensation": N_("Compensation"),
+    "residence_permit": N_("Residence permit"),
+    "non_punishment": N_("Non-punishment"),
+}
+
+MILESTONES: dict[str, str] = {
+    "complaint_filed": N_("Complaint filed"),
+    "testimony_given": N_("Testimony given"),
+    "investigation_opened": N_("Investigation opened"),
+    "investigation_discontinued": N_("Investigation discontinued"),
+    "charges_brought": N_("Charges brought"),
+    "trial_held": N_("Trial held"),
+    "judgment_conviction": N_("Judgment: conviction"),
+    "judgment_acquittal": N_("Judgment: acquittal"),
+    "appeal_lodged": N_("Appeal lodged"),
+    "conviction_final": N_("Conviction final"),
+    "civil_party_joined": N_("Joined the proceedings as civil party"),
+    "compensation_claimed": N_("Compensation claimed"),
+    "compensation_awarded": N_("Compensation awarded"),
+    "compensation_refused": N_("Compensation refused"),
+    "compensation_paid": N_("Compensation paid"),
+    "reflection_receipt_issued": N_("Reflection-period receipt issued"),
+    "permit_applied": N_("Residence permit applied for"),
+    "permit_granted": N_("Residence permit granted"),
+    "permit_renewed": N_("Residence permit renewed"),
+    "permit_refused": N_("Residence permit refused"),
+    "resident_card_granted": N_("Resident card granted"),
+    "non_punishment_raised": N_("Non-punishment raised"),
+    "non_punishment_applied": N_("Non-punishment applied"),
+    "non_punishment_not_applied": N_("Non-punishment not applied"),
+}
+
+ENTITLEMENT_STATUSES: dict[str, str] = {
+    "not_yet": N_("Not yet"),
+    "open": N_("Open"),
+    "awaiting_condition": N_("Open if the person chooses"),
+    "not_applicable": N_("Does not apply"),
 }

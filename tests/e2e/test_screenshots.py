@@ -9,10 +9,15 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from app.services import cases, demo
+from app.services import assessments, cases, demo, support
+from app.services.assessments import AssessedNeed, AssessmentInput
 from app.workflow import State
+from app.workflow.needs import AssessmentScope
+from app.workflow.states import NeedKind
+from app.workflow.support import Urgency
 from tests.e2e.conftest import LiveServer, OpenPage
 from tests.e2e.support import DESKTOP, NARROW, Screenshots
+from tests.support_cases import identify, support_cast
 from tests.web.helpers import TEST_PASSWORD, create_account, principal_named
 
 LOCALES = {"fr": "fr-FR", "en": "en-GB"}
@@ -88,3 +93,50 @@ def test_pictures_of_the_case_work_pages(
     screenshots.take(page, f"case-file-{language}-desktop", width=DESKTOP)
     page.goto(live_server.at(f"/cases/{voting.id}/steps/cast_vote"))
     screenshots.take(page, f"vote-{language}-360", width=NARROW)
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_pictures_of_the_support_pages(
+    open_page: OpenPage, live_server: LiveServer, screenshots: Screenshots, language: str
+) -> None:
+    """First steps (public), then a caseworker's and a coordinator's support pages of an identified case."""
+    ctx, clock = live_server.ctx, live_server.clock
+    page = open_page(locale=LOCALES[language])
+    page.goto(live_server.at("/first-steps?audience=school&person=child&form=forced_begging"))
+    for width, label in ((DESKTOP, "desktop"), (NARROW, "360")):
+        screenshots.take(page, f"first-steps-{language}-{label}", width=width)
+
+    cast = support_cast(ctx)
+    case_id = identify(ctx, clock, cast)
+    shelter = support.create_provider(ctx, cast.coordinator, "Foyer Fictif", "shelter", "1 test way", None)
+    support.create_provider(ctx, cast.coordinator, "Cabinet Fictif", "lawyer", "2 test way", None)
+    needs = (
+        AssessedNeed(NeedKind.shelter, Urgency.immediate),
+        AssessedNeed(NeedKind.medical, Urgency.immediate),
+        AssessedNeed(NeedKind.housing, Urgency.long_term),
+    )
+    assessments.record_assessment(ctx, cast.caseworker, case_id, AssessmentInput(AssessmentScope.partial, needs=needs))
+    first = support.list_needs(ctx, cast.caseworker, case_id)
+    need = next(n for n in first if n.kind is NeedKind.shelter)
+    support.refer_to_service(ctx, cast.caseworker, case_id, need.id, shelter.id)
+    for name in ("caseworker", "coordinator"):
+        page.goto(live_server.at("/"))
+        page.locator("#username").fill(name)
+        page.locator("#password").fill(TEST_PASSWORD)
+        page.locator("button[type=submit].button--primary").click()
+        expect(page).to_have_url(live_server.at("/my-work"))
+        if name == "caseworker":
+            for path, picture in (
+                ("needs", "needs"),
+                ("needs/assessment", "needs-assessment"),
+                ("support-plan", "support-plan"),
+                ("justice", "justice"),
+            ):
+                page.goto(live_server.at(f"/cases/{case_id}/{path}"))
+                screenshots.take(page, f"{picture}-{language}-360", width=NARROW)
+        else:
+            for path, picture in (("/providers", "providers"), ("/reports/needs", "needs-gaps")):
+                page.goto(live_server.at(path))
+                screenshots.take(page, f"{picture}-{language}-desktop", width=DESKTOP)
+        page.locator("form[action='/sign-out'] button").click()
+    assert len(list(screenshots.directory.glob(f"*-{language}-*.png"))) >= 8

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -14,7 +13,6 @@ from sqlalchemy import func, select
 
 from app.clock import FrozenClock
 from app.models import AuditEntry, Case, JusticeMilestone, NeedsAssessment, SupportNeed
-from app.security.permissions import Principal
 from app.services import assessments, audit, cases, justice, needs_report, scheduler, statistics, support
 from app.services.assessments import AssessedNeed, AssessmentInput
 from app.services.context import ServiceContext
@@ -25,60 +23,10 @@ from app.workflow.justice import Milestone
 from app.workflow.needs import SLOTS, Answer, AssessmentScope, slot_key, slot_of
 from app.workflow.states import NeedKind
 from app.workflow.support import Urgency
-from tests.factories import World, event, refer
+from tests.factories import event, refer
+from tests.support_cases import identify, move_to, support_cast
 
 NOTE = "sleeps in the Quillfeather car park (test note)"
-
-
-@dataclass
-class Cast:
-    referrer: Principal
-    coordinator: Principal
-    caseworker: Principal
-    assessor: Principal
-    auditor: Principal
-    panel: list[Principal]
-
-
-def _cast(ctx: ServiceContext) -> Cast:
-    world = World(ctx)
-    return Cast(
-        referrer=world.principal("referrer", ["referrer"], "NGO One", "ngo"),
-        coordinator=world.principal("coordinator", ["coordinator"], "Secretariat", "coordination"),
-        caseworker=world.principal("caseworker", ["caseworker"], "Support NGO", "ngo"),
-        assessor=world.principal("assessor", ["assessor"], "Social services", "social_services"),
-        auditor=world.principal("auditor", ["auditor"], "Inspection", "coordination"),
-        panel=[
-            world.principal("p-ngo", ["panel_member"], "NGO Two", "ngo"),
-            world.principal("p-police", ["panel_member"], "Police", "police"),
-            world.principal("p-health", ["panel_member"], "Hospital", "health"),
-        ],
-    )
-
-
-def _identify(ctx: ServiceContext, clock: FrozenClock, cast: Cast, **referral: object) -> uuid.UUID:
-    """Refer, decide on reasonable grounds, let the reflection period run, identify; assign the caseworker.
-    A minute passes between steps, so the history reads in the order things happened."""
-    case_id = refer(ctx, cast.referrer, **referral)
-    steps = [
-        (cast.coordinator, "assign_assessor", {"assessor_id": str(cast.assessor.user_id)}),
-        (cast.assessor, "preliminary_decision", {"outcome": "positive", "reasons": "reasonable grounds"}),
-        (cast.coordinator, "convene_panel", {"member_ids": [str(m.user_id) for m in cast.panel]}),
-        *((m, "cast_vote", {"vote": "identify", "rationale": "consistent account"}) for m in cast.panel),
-    ]
-    for who, name, fields in steps:
-        clock.advance(timedelta(minutes=1))
-        event(ctx, who, case_id, name, **fields)
-    clock.advance(timedelta(days=35))  # past the reflection period, holidays and week-ends included
-    view = event(ctx, cast.coordinator, case_id, "formal_decision")
-    assert view.state == "identified"
-    cases.assign_caseworker(ctx, cast.coordinator, case_id, cast.caseworker.user_id)
-    return case_id
-
-
-def _move_to(clock: FrozenClock, when: datetime) -> None:
-    assert when >= clock.now()
-    clock.advance(when - clock.now())
 
 
 def _erased(ctx: ServiceContext, case_id: uuid.UUID) -> bool:
@@ -87,8 +35,8 @@ def _erased(ctx: ServiceContext, case_id: uuid.UUID) -> bool:
 
 
 def test_identified_2027_closed_2029_reopened_2031_one_audited_history(ctx: ServiceContext, clock: FrozenClock) -> None:
-    cast = _cast(ctx)
-    case_id = _identify(ctx, clock, cast)
+    cast = support_cast(ctx)
+    case_id = identify(ctx, clock, cast)
     identified_at = clock.now()
     assert identified_at.year == 2027
     plan = support_plan(ctx, cast.caseworker, case_id)
@@ -100,12 +48,12 @@ def test_identified_2027_closed_2029_reopened_2031_one_audited_history(ctx: Serv
         clock.advance(timedelta(days={0: 25, 3: 120}.get(n, 80)))  # within a month, then quarterly; one late
         view = event(ctx, cast.caseworker, case_id, "support_plan_reviewed", note="reviewed with the person")
         assert view.state == "identified"
-    _move_to(clock, datetime(2029, 6, 15, 9, tzinfo=UTC))
+    move_to(clock, datetime(2029, 6, 15, 9, tzinfo=UTC))
     closed = event(ctx, cast.coordinator, case_id, "close", reason="support_completed")
     assert closed.state == "closed" and "reopen" in closed.allowed_events
 
     # Two years later the worker has not erased it: five years of retention run from the closure.
-    _move_to(clock, datetime(2031, 3, 3, 9, tzinfo=UTC))
+    move_to(clock, datetime(2031, 3, 3, 9, tzinfo=UTC))
     scheduler.run_pass(ctx)
     assert not _erased(ctx, case_id)
     with pytest.raises(InvalidInput):
@@ -126,9 +74,9 @@ def test_identified_2027_closed_2029_reopened_2031_one_audited_history(ctx: Serv
     # Supported two more years, then out of contact in 2033: erasure counts from that closure, not the first.
     clock.advance(timedelta(days=20))
     event(ctx, cast.caseworker, case_id, "support_plan_reviewed")
-    _move_to(clock, datetime(2033, 2, 1, 9, tzinfo=UTC))
+    move_to(clock, datetime(2033, 2, 1, 9, tzinfo=UTC))
     event(ctx, cast.coordinator, case_id, "close", reason="lost_contact")
-    _move_to(clock, datetime(2035, 1, 1, 9, tzinfo=UTC))  # six years after the first closure
+    move_to(clock, datetime(2035, 1, 1, 9, tzinfo=UTC))  # six years after the first closure
     scheduler.run_pass(ctx)
     assert not _erased(ctx, case_id)
     # One continuous history: each state change starts where the previous one ended, each with its audit entry.
@@ -149,7 +97,7 @@ def test_identified_2027_closed_2029_reopened_2031_one_audited_history(ctx: Serv
     assert sorted(logged) == sorted(f"case.{h.event}" for h in history)
     assert audit.verify(ctx).valid
 
-    _move_to(clock, datetime(2038, 2, 2, 9, tzinfo=UTC))  # five years after the last closure
+    move_to(clock, datetime(2038, 2, 2, 9, tzinfo=UTC))  # five years after the last closure
     scheduler.run_pass(ctx)
     assert _erased(ctx, case_id)
     assert not any(h.has_text for h in cases.history(ctx, cast.coordinator, case_id))
@@ -167,7 +115,7 @@ def test_identified_2027_closed_2029_reopened_2031_one_audited_history(ctx: Serv
 
 
 def test_protection_never_waits_on_proceedings(ctx: ServiceContext, clock: FrozenClock) -> None:
-    cast = _cast(ctx)
+    cast = support_cast(ctx)
     # An adult with nowhere safe to stay: `fr` owes a safe place before the preliminary decision.
     referred = cases.get_case(ctx, cast.coordinator, refer(ctx, cast.referrer, needs={"shelter_needed": True}))
     shelter = next(d for d in referred.deadlines if d.kind == "emergency_shelter")
@@ -176,7 +124,7 @@ def test_protection_never_waits_on_proceedings(ctx: ServiceContext, clock: Froze
     assert next(d for d in sheltered.deadlines if d.kind == "emergency_shelter").status == "met"
 
     # Identified with no complaint, no testimony, no proceedings at all: every protection is there.
-    silent = _identify(ctx, clock, cast)
+    silent = identify(ctx, clock, cast)
     view = cases.get_case(ctx, cast.auditor, silent)
     assert view.state == "identified"
     assert justice.list_milestones(ctx, cast.auditor, silent) == []
@@ -188,7 +136,7 @@ def test_protection_never_waits_on_proceedings(ctx: ServiceContext, clock: Froze
     assert held["temporary_residence_card"] == "awaiting_condition"  # the person may choose; nothing waits
 
     # Another person testifies: the residence card opens for them, recorded with a note only a few may read.
-    testified = _identify(ctx, clock, cast)
+    testified = identify(ctx, clock, cast)
     with pytest.raises(InvalidInput):
         justice.record_milestone(
             ctx, cast.caseworker, testified, MilestoneInput(Milestone.testimony_given, date(2099, 1, 1))
@@ -231,8 +179,8 @@ def _full(needs: tuple[AssessedNeed, ...], declined: str = "long_term.education"
 
 
 def test_an_assessment_feeds_referrals_and_the_gaps_report(ctx: ServiceContext, clock: FrozenClock) -> None:
-    cast = _cast(ctx)
-    case_id = _identify(ctx, clock, cast)
+    cast = support_cast(ctx)
+    case_id = identify(ctx, clock, cast)
     needs = (
         AssessedNeed(NeedKind.shelter, Urgency.immediate),
         AssessedNeed(NeedKind.medical, Urgency.immediate, note="dental pain"),

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.web.routes import access, case_lists, case_parts, case_requests, cases, my_work, referrals
+from app.web.routes import (
+    access,
+    case_lists,
+    case_parts,
+    case_plan,
+    case_requests,
+    case_support,
+    cases,
+    first_steps,
+    my_work,
+    providers,
+    referrals,
+    reports,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     access.router,
@@ -14,4 +27,9 @@ ROUTERS: tuple[APIRouter, ...] = (
     case_lists.router,
     cases.router,
     case_parts.router,
+    first_steps.router,
+    case_support.router,
+    case_plan.router,
+    providers.router,
+    reports.router,
 )
