@@ -26,6 +26,7 @@ class NavItem:
 NAVIGATION: tuple[NavItem, ...] = (
     NavItem(N_("My work"), "/my-work"),
     NavItem(N_("Referrals"), "/referrals", Permission.refer),
+    NavItem(N_("Transfers"), "/transfers", Permission.manage_transfers),
 )
 
 

@@ -118,3 +118,52 @@ DOCUMENT_KINDS: dict[str, str] = {
 def label(table: dict[str, str], code: str) -> str:
     """The message id of `code` in `table`, or the code itself."""
     return table.get(code, code)
+
+
+# --- cross-border transfers (app/web/routes/transfers.py) ----------------------------------------------------
+
+TRANSFER_REASONS: dict[str, str] = {
+    "person_relocated": N_("The person lives, or is going to live, in that country"),
+    "exploited_there": N_("The exploitation took place in that country"),
+    "family_there": N_("The person's family or support network is in that country"),
+    "safety": N_("The person is not safe in this country"),
+    "person_request": N_("The person asked for it"),
+    "other": N_("Another reason"),
+}
+
+CONSENT_METHODS: dict[str, str] = {
+    "in_writing": N_("In writing"),
+    "orally": N_("Orally"),
+    "through_representative": N_("Through a representative"),
+}
+
+#: Where a transfer stands, and the tone of its tag.
+TRANSFER_STATES: dict[str, tuple[str, str]] = {
+    "pending": (N_("Waiting to be delivered"), "info"),
+    "delivered": (N_("Delivered, waiting for an answer"), "info"),
+    "received": (N_("Received, waiting for a decision"), "warning"),
+    "accepted": (N_("Accepted"), "success"),
+    "refused": (N_("Refused"), "danger"),
+    "failed": (N_("Not delivered"), "danger"),
+}
+
+REFUSAL_REASONS: dict[str, str] = {
+    "no_jurisdiction": N_("The person is not, and will not be, in our territory"),
+    "person_not_present": N_("The person did not arrive or cannot be reached"),
+    "incomplete_package": N_("What we need to act is missing"),
+    "consent_not_established": N_("The consent or the best-interests determination is in doubt"),
+    "duplicate": N_("We already hold this person's case"),
+    "other": N_("Another reason"),
+}
+
+#: Why someone opens a person's data: written to the audit log (app/workflow/states.py `Purpose`).
+PURPOSES: dict[str, str] = {
+    "assessment": N_("To assess the case"),
+    "panel_review": N_("For the panel's review"),
+    "safeguarding": N_("To keep the person safe"),
+    "support_planning": N_("To plan support"),
+    "service_referral": N_("To refer the person to a service"),
+    "legal_proceedings": N_("For legal proceedings"),
+    "data_subject_request": N_("To answer the person's request about their data"),
+    "correction": N_("To correct the record"),
+}

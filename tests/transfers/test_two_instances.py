@@ -88,6 +88,11 @@ class Relay:
         except OSError:
             client.close()
             return
+        # The timeout above is for connecting only. Left on the socket, it would also bound every wait for the
+        # server's answer: an instance slower than 5 s to answer (a loaded machine) had its connection cut by
+        # the relay, and the worker saw the peer "unreachable" although it was up (the flaky failure this
+        # fixes). The HTTP clients on either side keep their own timeouts.
+        upstream.settimeout(None)
         threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
         self._pump(client, upstream, True)
 
