@@ -137,6 +137,14 @@ CONSENT_METHODS: dict[str, str] = {
     "through_representative": N_("Through a representative"),
 }
 
+#: The outcomes of the decisions a sending mechanism took, as a received package states them.
+DECISION_OUTCOMES: dict[str, str] = {
+    "positive": N_("Reasonable grounds"),
+    "negative": N_("No reasonable grounds"),
+    "identified": N_("Identified as a victim"),
+    "not_identified": N_("Not identified"),
+}
+
 #: Where a transfer stands, and the tone of its tag.
 TRANSFER_STATES: dict[str, tuple[str, str]] = {
     "pending": (N_("Waiting to be delivered"), "info"),

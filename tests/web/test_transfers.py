@@ -173,7 +173,7 @@ def test_a_case_sent_from_a_s_pages_is_accepted_on_b_s_and_the_receipt_closes_it
     assert transfers.deliver_due(b.ctx, InProcessCourier(a, b)).delivered == 1
     closed = web_a.get(path)
     assert "Accepté" in closed.text and reference in closed.text
-    assert "Une situation clôturée n’est pas transférée." in closed.text
+    assert "La situation a été transférée\u00a0: elle est clôturée ici." in closed.text
     assert cases.get_case(a.ctx, a.coordinator, case_id).close_reason == "transferred"
 
 

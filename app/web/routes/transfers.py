@@ -19,7 +19,9 @@ Every page calls the services the API calls (`app/services/transfers/`); who may
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import re
 import uuid
 from typing import Annotated, Any
 
@@ -42,6 +44,7 @@ from app.web.transfer_form import TransferAnswers
 from app.web.vocabulary import (
     CONSENT_METHODS,
     DEADLINES,
+    DECISION_OUTCOMES,
     DOCUMENT_KINDS,
     PURPOSES,
     REFUSAL_REASONS,
@@ -52,6 +55,7 @@ from app.web.vocabulary import (
 from app.workflow import Purpose
 
 router = web_router()
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 Coordinator = Annotated[Page, Depends(page_for(Permission.manage_transfers))]
 
 #: The workflow's and the services' refusals of a transfer, in words.
@@ -99,6 +103,7 @@ def _common(page: Page) -> dict[str, Any]:
         "states": STATES,
         "deadline_names": DEADLINES,
         "document_kinds": DOCUMENT_KINDS,
+        "outcomes": DECISION_OUTCOMES,
     }
 
 
@@ -308,14 +313,24 @@ def _received_page(
 
 
 def _words(page: Page, value: object) -> str:
+    """A field of a received package in words: dates in the page's language, the period as the referral's
+    check page says it; a value this service did not write shows as sent."""
     if value is None or value in ("", [], {}):
         return page.gettext("Not given")
     if isinstance(value, bool):
         return page.gettext("Yes") if value else page.gettext("No")
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
+        return ", ".join(_words(page, v) for v in value)
     if isinstance(value, dict):
-        return ", ".join(f"{k}: {_words(page, v)}" for k, v in value.items() if v not in (None, ""))
+        period = [
+            f"{page.gettext('Since')} {_words(page, value.get('from'))}" if value.get("from") else "",
+            f"{page.gettext('Until')} {_words(page, value.get('to'))}" if value.get("to") else "",
+            page.gettext("Still going on") if value.get("ongoing") else "",
+        ]
+        return ", ".join(p for p in period if p) or page.gettext("Not given")
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        with contextlib.suppress(ValueError):
+            return renderer(page.request).formats[page.language].date(dt.date.fromisoformat(value))
     return str(value)
 
 
