@@ -64,7 +64,8 @@ browser:
 
 # Pictures of the main pages (fr and en, 360 px and desktop) for the README, into docs/screenshots/.
 screenshots: install-dev translations-compile browser
-	NRM_SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(BIN)/pytest tests/e2e/test_screenshots.py tests/e2e/test_referral_screenshots.py tests/e2e/test_components.py -p no:xdist -q
+	NRM_SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(BIN)/pytest tests/e2e/test_screenshots.py tests/e2e/test_referral_screenshots.py tests/e2e/test_transfer_journey.py \
+		tests/e2e/test_components.py -p no:xdist -q
 
 docs: install
 	$(BIN)/python -m app.workflow.docs > docs/workflow.md

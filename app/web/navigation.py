@@ -32,6 +32,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem(N_("Providers"), "/providers", Permission.read_providers),
     NavItem(N_("Needs gaps"), "/reports/needs", Permission.read_statistics),
     NavItem(N_("First steps"), "/first-steps"),
+    NavItem(N_("Transfers"), "/transfers", Permission.manage_transfers),
 )
 
 

@@ -366,3 +366,47 @@ ENTITLEMENT_STATUSES: dict[str, str] = {
     "awaiting_condition": N_("Open if the person chooses"),
     "not_applicable": N_("Does not apply"),
 }
+
+# --- cross-border transfers (app/web/routes/transfers.py) ----------------------------------------------------
+
+TRANSFER_REASONS: dict[str, str] = {
+    "person_relocated": N_("The person lives, or is going to live, in that country"),
+    "exploited_there": N_("The exploitation took place in that country"),
+    "family_there": N_("The person's family or support network is in that country"),
+    "safety": N_("The person is not safe in this country"),
+    "person_request": N_("The person asked for it"),
+    "other": N_("Another reason"),
+}
+
+CONSENT_METHODS: dict[str, str] = {
+    "in_writing": N_("In writing"),
+    "orally": N_("Orally"),
+    "through_representative": N_("Through a representative"),
+}
+
+#: The outcomes of the decisions a sending mechanism took, as a received package states them.
+DECISION_OUTCOMES: dict[str, str] = {
+    "positive": N_("Reasonable grounds"),
+    "negative": N_("No reasonable grounds"),
+    "identified": N_("Identified as a victim"),
+    "not_identified": N_("Not identified"),
+}
+
+#: Where a transfer stands, and the tone of its tag.
+TRANSFER_STATES: dict[str, tuple[str, str]] = {
+    "pending": (N_("Waiting to be delivered"), "info"),
+    "delivered": (N_("Delivered, waiting for an answer"), "info"),
+    "received": (N_("Received, waiting for a decision"), "warning"),
+    "accepted": (N_("Accepted"), "success"),
+    "refused": (N_("Refused"), "danger"),
+    "failed": (N_("Not delivered"), "danger"),
+}
+
+REFUSAL_REASONS: dict[str, str] = {
+    "no_jurisdiction": N_("The person is not, and will not be, in our territory"),
+    "person_not_present": N_("The person did not arrive or cannot be reached"),
+    "incomplete_package": N_("What we need to act is missing"),
+    "consent_not_established": N_("The consent or the best-interests determination is in doubt"),
+    "duplicate": N_("We already hold this person's case"),
+    "other": N_("Another reason"),
+}

@@ -21,7 +21,7 @@ from fastapi import FastAPI
 from app.clock import FrozenClock
 from app.main import create_app
 from app.services.context import ServiceContext
-from tests.e2e.support import CHROMIUM, DESKTOP, LAUNCH_ARGS, Screenshots, browser_problem
+from tests.e2e.support import CHROMIUM, DESKTOP, LAUNCH_ARGS, Screenshots, browser_problem, watch
 
 BROWSER_PROBLEM = browser_problem()
 if BROWSER_PROBLEM is None:
@@ -107,24 +107,7 @@ def open_page(browser: Browser, live_server: LiveServer) -> Iterator[OpenPage]:
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(10_000)
-        page.on(
-            "console",
-            lambda message: (
-                problems.append(f"console: {message.text}")
-                if message.type == "error"
-                and ("Content Security Policy" in message.text or "Refused to" in message.text)
-                else None
-            ),
-        )
-        page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
-        page.on(
-            "request",
-            lambda request: (
-                None
-                if request.url.startswith((live_server.url, "data:", "about:"))
-                else problems.append(f"request to another origin: {request.url}")
-            ),
-        )
+        watch(page, (live_server.url,), problems)
         return page
 
     yield open_

@@ -40,6 +40,28 @@ def browser_problem() -> str | None:
     return None
 
 
+def watch(page: Page, origins: tuple[str, ...], problems: list[str]) -> None:
+    """Record on `problems` what must fail a browser test: a Content-Security-Policy violation, a script
+    error, or a request to an origin other than `origins` (the service's own)."""
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(f"console: {message.text}")
+            if message.type == "error" and ("Content Security Policy" in message.text or "Refused to" in message.text)
+            else None
+        ),
+    )
+    page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    page.on(
+        "request",
+        lambda request: (
+            None
+            if request.url.startswith((*origins, "data:", "about:"))
+            else problems.append(f"request to another origin: {request.url}")
+        ),
+    )
+
+
 def assert_accessible(page: Page) -> None:
     """axe-core finds no violation (WCAG 2 A and AA, and axe's best practices) on the page as it is now."""
     from axe_playwright_python.sync_playwright import Axe

@@ -11,9 +11,11 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.clock import FrozenClock
 from app.models import CaseHistory, Document, OutboxMessage, Transfer
@@ -21,7 +23,7 @@ from app.security.transfer_package import Receipt, RefusalReason, seal_receipt
 from app.services import audit, cases, keys, scheduler, transfers
 from app.services.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
 from app.services.instance import local_identity
-from app.services.transfers import AcceptInput, InboxRefusal, TransferDirection, TransferRequest, TransferState
+from app.services.transfers import AcceptInput, InboxRefusal, TransferDirection, TransferRequest, TransferState, inbox
 from app.services.transfers.delivery import GIVE_UP_AFTER
 from app.workflow import Purpose
 from app.workflow.transfers import TransferReason
@@ -381,6 +383,31 @@ def test_concurrent_deliveries_and_receipts_that_answer_nothing_we_sent(
         "duplicate-receipt",
     )
     assert transfers.get_transfer(a.ctx, answered.id).state is TransferState.accepted
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_the_same_package_taken_by_another_request_meanwhile_gets_the_first_answer(
+    two: tuple[Instance, Instance], clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The interleaving the concurrent test above meets only sometimes, made certain: another request takes
+    the same bytes and commits while this one is inside its transaction. PostgreSQL only: on SQLite, BEGIN
+    IMMEDIATE makes the other request wait for this whole transaction, so they cannot interleave."""
+    a, b = two
+    transfers.send_transfer(a.ctx, a.coordinator, adult_in_recovery(a), adult_request("b", clock=clock))
+    package = _outbox_bytes(a)
+    real_held = inbox._held
+    first: list[transfers.InboxAnswer] = []
+
+    def held_after_another_request(session: Session, direction: TransferDirection, opened: Any) -> Any:
+        if not first:
+            first.append(transfers.InboxAnswer("", "", uuid.uuid4(), uuid.uuid4()))  # the other one runs once
+            with ThreadPoolExecutor(1) as pool:
+                first[0] = pool.submit(transfers.receive, b.ctx, package).result()
+        return real_held(session, direction, opened)
+
+    monkeypatch.setattr(inbox, "_held", held_after_another_request)
+    assert transfers.receive(b.ctx, package) == first[0]
+    assert len(transfers.list_transfers(b.ctx)) == 1
 
 
 def _package_message(instance: Instance) -> uuid.UUID:

@@ -13,179 +13,48 @@ that keeps every byte peers send it (what a network observer would see).
 
 from __future__ import annotations
 
-import contextlib
 import re
-import shutil
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import select
 
 from app.clock import FrozenClock
-from app.main import create_app
 from app.models import OutboxMessage
 from app.security.instance_identity import InstanceIdentity
 from app.security.keyfile import ensure_key_file
 from app.security.transfer_package import seal_json_package
-from app.services import accounts, scheduler
+from app.services import scheduler
 from app.services.instance import local_identity
-from tests.conftest import START
-from tests.factories import PASSWORD
 from tests.transfers.helpers import (
     BEST_INTERESTS,
     CHILD_NAME,
     CHILD_STORY,
     SECRET_NAME,
     SECRET_STORY,
-    Instance,
     adult_in_recovery,
     attach,
     audit_count,
     audit_entries,
     child_referred,
     footprint,
-    make_instance,
-    pair,
     with_transfer_id,
 )
+from tests.transfers.live import Side, two_live_instances
 
 pytestmark = pytest.mark.slow
 
 
-class Relay:
-    """A TCP relay on a free loopback port in front of `upstream_port`: it keeps every byte clients send. When
-    nothing listens upstream it drops the connection, as a peer that is down would."""
-
-    def __init__(self) -> None:
-        self.upstream_port = 0  # set once the instance behind it has its server
-        self.captured = bytearray()
-        self._lock = threading.Lock()
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self._listener.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._relay, args=(client,), daemon=True).start()
-
-    def _relay(self, client: socket.socket) -> None:
-        try:
-            upstream = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=5)
-        except OSError:
-            client.close()
-            return
-        threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
-        self._pump(client, upstream, True)
-
-    def _pump(self, source: socket.socket, target: socket.socket, keep: bool) -> None:
-        try:
-            while chunk := source.recv(65536):
-                if keep:
-                    with self._lock:
-                        self.captured += chunk
-                target.sendall(chunk)
-        except OSError:
-            pass
-        finally:
-            for end in (source, target):
-                with contextlib.suppress(OSError):
-                    end.shutdown(socket.SHUT_RDWR)
-
-    def close(self) -> None:
-        self._listener.close()
-
-
-class Server:
-    """An instance's app served by uvicorn in a thread, on a socket bound before it starts (so its port is
-    known, and refuses connections, while the server is down)."""
-
-    def __init__(self, instance: Instance) -> None:
-        self.socket = socket.socket()
-        self.socket.bind(("127.0.0.1", 0))
-        self.port = self.socket.getsockname()[1]
-        config = uvicorn.Config(create_app(context=instance.ctx), lifespan="off", log_level="warning", access_log=False)
-        self.server = uvicorn.Server(config)
-        self.thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.02)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        if self.thread is not None:
-            self.thread.join(timeout=10)
-        self.socket.close()
-
-
-@dataclass
-class Side:
-    instance: Instance
-    server: Server
-    relay: Relay
-    http: httpx.Client
-    token: str
-
-    def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        return self.http.request(method, path, headers={"Authorization": f"Bearer {self.token}"}, **kwargs)
-
-    def inbox(self, data: bytes) -> httpx.Response:
-        return self.http.post(
-            "/api/v1/transfers/inbox", content=data, headers={"content-type": "application/octet-stream"}
-        )
-
-
 @pytest.fixture
 def sides(sqlite_template: Path, tmp_path: Path) -> Iterator[tuple[Side, Side]]:
-    clock = FrozenClock(START)
-    made: list[Side] = []
-    for label, policy, country in (("a", "fr", "FR"), ("b", "be", "BE")):
-        database = tmp_path / f"{label}.sqlite3"
-        shutil.copyfile(sqlite_template, database)
-        relay = Relay()  # the instance's public URL: peers deliver through it
-        instance = make_instance(
-            label,
-            f"sqlite:///{database}",
-            tmp_path,
-            clock,
-            policy=policy,
-            country=country,
-            url=f"http://127.0.0.1:{relay.port}",
-            max_transfer_bytes=64 * 1024,
-        )
-        server = Server(instance)
-        relay.upstream_port = server.port
-        token = accounts.log_in(instance.ctx, f"coordinator-{label}", PASSWORD, "127.0.0.1").access_token
-        http = httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=30)
-        made.append(Side(instance, server, relay, http, token))
-    a, b = made
-    pair(a.instance, b.instance)
-    a.server.start()  # b starts down: the first test brings it up
-    yield a, b
-    for side in made:
-        side.http.close()
-        side.relay.close()
-        if side.server.thread is not None:
-            side.server.stop()
-        side.instance.ctx.close()
+    with two_live_instances(sqlite_template, tmp_path) as (a, b):
+        a.server.start()  # b starts down: the test brings it up
+        yield a, b
 
 
 def _clock(side: Side) -> FrozenClock:

@@ -49,8 +49,9 @@ class WebClient:
     """A TestClient used as a browser would: it keeps cookies, takes each form's token from the page that shows
     the form, and sends the service's own Origin with every POST (override `origin` to play another site)."""
 
-    def __init__(self, client: TestClient) -> None:
+    def __init__(self, client: TestClient, origin: str = ORIGIN) -> None:
         self.client = client
+        self.origin = origin  # the service's own origin (its NRM_PUBLIC_URL's, when it has one)
 
     def get(self, path: str, headers: Mapping[str, str] | None = None) -> httpx.Response:
         return self.client.get(path, headers=dict(headers or {}), follow_redirects=False)
@@ -62,15 +63,16 @@ class WebClient:
         *,
         from_page: str = "/",
         token: str | None = None,
-        origin: str | None = ORIGIN,
+        origin: str | None = "",
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        """POST a form as if from `from_page` (its token), or with `token` given; no redirect is followed."""
+        """POST a form as if from `from_page` (its token), or with `token` given; no redirect is followed.
+        `origin`: the Origin header (by default the service's own; None: none)."""
         if token is None:
             token = form_token(self.client.get(from_page).text)
         sent = dict(headers or {})
         if origin is not None:
-            sent["Origin"] = origin
+            sent["Origin"] = origin or self.origin
         return self.client.post(path, data={**data, "csrf_token": token}, headers=sent, follow_redirects=False)
 
     def sign_in(self, username: str, password: str = TEST_PASSWORD) -> httpx.Response:

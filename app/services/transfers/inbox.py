@@ -282,7 +282,13 @@ def _audit_step(
 
 def _check_unseen(session: Session, header: MessageHeader, digest: str) -> None:
     """An authentic message whose id was taken already: the same bytes (taken meanwhile) get the first answer,
-    other bytes are a replay, refused."""
+    other bytes are a replay, refused.
+
+    Called after `_held` has read (and locked) the transfer: a concurrent request that took these very bytes
+    committed its seen message with its transfer row, so whenever this request can see that row it sees the
+    seen message too, and answers as the first did. Checked before `_held` (PostgreSQL, read committed), a
+    request could miss the seen message, then find the transfer the other had committed meanwhile, and refuse
+    the same bytes as `duplicate-transfer` (or a receipt as `duplicate-receipt`)."""
     seen = session.get(SeenMessage, header.message_id)
     if seen is not None and seen.digest == digest:
         raise _TakenMeanwhile
@@ -301,8 +307,9 @@ def _signer_name(ctx: ServiceContext, header: MessageHeader) -> str | None:
 def _take_package(ctx: ServiceContext, opened: OpenedMessage, digest: str) -> InboxAnswer:
     header, now = opened.header, ctx.clock.now()
     with transaction(ctx.sessions) as session:
-        _check_unseen(session, header, digest)
-        if _held(session, TransferDirection.incoming, opened) is not None:
+        held = _held(session, TransferDirection.incoming, opened)
+        _check_unseen(session, header, digest)  # after `_held`: see `_check_unseen`
+        if held is not None:
             raise MessageConflict("this peer sent a package for this transfer already", "duplicate-transfer")
         try:
             package = parse_package(opened.json())
@@ -360,8 +367,8 @@ def _received_row(session: Session, opened: OpenedMessage, package: TransferPack
 def _take_receipt(ctx: ServiceContext, opened: OpenedReceipt, digest: str) -> InboxAnswer:
     header, receipt, now = opened.header, opened.receipt, ctx.clock.now()
     with transaction(ctx.sessions) as session:
-        _check_unseen(session, header, digest)
         row = _held(session, TransferDirection.outgoing, opened)
+        _check_unseen(session, header, digest)  # after `_held`: see `_check_unseen`
         if row is None or row.package_message_id != receipt.package_message_id:
             raise MessageInvalid("this receipt answers no package sent to this peer", "unknown-transfer")
         if row.state not in UNDER_WAY:

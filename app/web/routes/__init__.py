@@ -17,6 +17,7 @@ from app.web.routes import (
     providers,
     referrals,
     reports,
+    transfers,
 )
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -32,4 +33,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     case_plan.router,
     providers.router,
     reports.router,
+    transfers.router,
 )
