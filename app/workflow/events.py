@@ -80,6 +80,7 @@ from app.workflow.steps import (
     open_deadline,
     step,
     text,
+    utc,
     window_lapsed,
 )
 
@@ -389,19 +390,50 @@ def _pre_request_early_decision(ctx: Context) -> Refusal | None:
     return None
 
 
+def person_request_problem(ctx: Context, what: str) -> Refusal | None:
+    """A request of the person is recorded, never assumed: how it was expressed and when, not in the
+    future nor before the case existed (issue 12, point 7)."""
+    request = ctx.event.person_request
+    if request is None:
+        return invalid(
+            "request_missing",
+            f"record how and when the person asked for {what} (in_writing, orally or through_representative)",
+            ctx.state,
+        )
+    if utc(request.at) > ctx.now:
+        return invalid("request_in_future", "the person's request cannot be after now", ctx.state)
+    if utc(request.at) < ctx.case.created_at:
+        return invalid("request_before_case", "the person's request cannot be before the referral", ctx.state)
+    return None
+
+
+def _request_facts(ctx: Context) -> dict[str, FactValue]:
+    request = ctx.event.person_request
+    assert request is not None
+    return {
+        "request_how": request.how.value,
+        "requested_at": utc(request.at).isoformat(),
+        "recorded_by": ctx.actor.user_id,
+    }
+
+
 def _request_early_decision(ctx: Context) -> Step | Refusal:
-    return step([SetEarlyDecisionRequested(ctx.now), *note(ctx.event.note)])
+    problem = person_request_problem(ctx, "an early decision")
+    if problem is not None:
+        return problem
+    return step([SetEarlyDecisionRequested(ctx.now), *note(ctx.event.note)], **_request_facts(ctx))
 
 
 REQUEST_EARLY_DECISION = EventRule(
     E.request_early_decision,
     transitions=(Transition((S.recovery_period, S.formal_assessment), None),),
     senders=_COORDINATOR,
-    fields=("note",),
+    fields=("person_request", "note"),
     guard=_pre_request_early_decision,
     handler=_request_early_decision,
     by="recording the person's own request",
-    rule="policy allows it; while the reflection period runs",
+    rule="policy allows it; while the reflection period runs; how (in writing, orally, through a representative) "
+    "and when the person asked, recorded with who recorded it",
 )
 
 
@@ -686,19 +718,23 @@ def _pre_withdraw_consent(ctx: Context) -> Refusal | None:
 
 
 def _withdraw_consent(ctx: Context) -> Step | Refusal:
+    problem = person_request_problem(ctx, "the withdrawal of consent")
+    if problem is not None:
+        return problem
     effects: list[Effect] = [SetConsent(False), *end_case(ctx.case, ctx.now), *note(ctx.event.note)]
-    return step(effects, erasure_after_days=ctx.policy.withdrawal_grace_days)
+    return step(effects, erasure_after_days=ctx.policy.withdrawal_grace_days, **_request_facts(ctx))
 
 
 WITHDRAW_CONSENT = EventRule(
     E.withdraw_consent,
     transitions=(Transition(_OPEN, S.withdrawn),),
     senders=frozenset({R.coordinator, R.referring_organisation}),
-    fields=("note",),
+    fields=("person_request", "note"),
     guard=_pre_withdraw_consent,
     handler=_withdraw_consent,
     by="recording the person's wish",
-    rule="adults only; personal data erased after the policy's grace period",
+    rule="adults only; how and when the person asked, recorded with who recorded it; personal data erased "
+    "after the policy's grace period",
 )
 
 

@@ -23,6 +23,7 @@ from app.workflow.states import (
     EventName,
     FormalOutcome,
     PreliminaryOutcome,
+    RequestChannel,
     Role,
     Sector,
     State,
@@ -119,6 +120,14 @@ class CarriedOver:
 
 
 @dataclass(frozen=True, slots=True)
+class PersonRequest:
+    """The person's own request, as recorded: how it was expressed and when (who recorded it is the actor)."""
+
+    how: RequestChannel
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class EventRequest:
     """An event and its fields (api-contract "events" table), with ids already resolved into records.
 
@@ -132,7 +141,8 @@ class EventRequest:
     - `referral`: the classification, for `EventName.referral` and `transfer_in`;
     - `carried`: what the sending mechanism decided and granted, for `transfer_in`;
     - `peer`, `peer_reference`: the peer that accepted a transfer and its case reference, for
-      `transfer_completed`.
+      `transfer_completed`;
+    - `person_request`: how and when the person asked, for `request_early_decision` and `withdraw_consent`.
     """
 
     name: EventName
@@ -151,6 +161,7 @@ class EventRequest:
     carried: CarriedOver | None = None
     peer: str | None = None
     peer_reference: str | None = None
+    person_request: PersonRequest | None = None
 
 
 # --- Effects: what the service layer applies, in order, inside the event's one transaction. ---

@@ -180,6 +180,15 @@ class Vote(StrEnum):
     abstain = "abstain"
 
 
+class RequestChannel(StrEnum):
+    """How the person expressed a request the workflow must not assume (an early formal decision, the
+    withdrawal of consent): recorded with its time and who recorded it (issue 12, point 7)."""
+
+    in_writing = "in_writing"
+    orally = "orally"
+    through_representative = "through_representative"
+
+
 class AgeOutcome(StrEnum):
     """The result of an age assessment."""
 
