@@ -51,7 +51,15 @@ from app.workflow.model import (
     held_back,
     invalid,
 )
-from app.workflow.panels import can_still_decide, composition_problems, decision_problems, outcome, overlap_problems
+from app.workflow.panels import (
+    all_abstained,
+    can_still_decide,
+    composition_problems,
+    decision_problems,
+    may_abstain,
+    outcome,
+    overlap_problems,
+)
 from app.workflow.policy import Policy, Recognition
 from app.workflow.states import (
     ACTIVE_STATES,
@@ -325,6 +333,8 @@ def _pre_convene_panel(ctx: Context) -> Refusal | None:
     rules = ctx.panel_rules(panel.is_review)
     if ctx.state is S.under_review and not panel.is_review:
         return None
+    if all_abstained(panel, rules):
+        return None  # it decided nothing: convened again (the same members may sit), it votes again
     if can_still_decide(panel, rules, ctx.case.referring_organisation_id, ctx.case.is_child):
         return held_back("panel_sitting", "a panel already sits and can still decide", ctx.state)
     return None
@@ -371,7 +381,7 @@ CONVENE_PANEL = EventRule(
     guard=_pre_convene_panel,
     handler=_convene_panel,
     rule="composition rules; a review panel shares no member with the first; re-convene only a panel "
-    "that can no longer decide",
+    "that can no longer decide, or whose votes were all abstentions (it decided nothing: it votes again)",
     opens=(K.formal_decision,),
     meets=(K.panel_convening,),
 )
@@ -476,6 +486,10 @@ def _cast_vote(ctx: Context) -> Step | Refusal:
     rationale = text(ctx.event.rationale)
     if rationale is None:
         return invalid("rationale_missing", "a vote needs a written rationale", ctx.state)
+    panel = ctx.case.panel
+    assert panel is not None  # the relation check guarantees it
+    if vote is Vote.abstain and not may_abstain(panel):
+        return invalid("abstention_not_allowed", "a lone decision maker decides: no abstention", ctx.state)
     return step([RecordVote(ctx.actor.user_id, vote, rationale)], member_id=ctx.actor.user_id, vote=vote.value)
 
 
@@ -486,7 +500,7 @@ CAST_VOTE = EventRule(
     fields=("vote", "rationale"),
     guard=_pre_panel_member_act,
     handler=_cast_vote,
-    rule="one vote per member, with a rationale; not when conflicted",
+    rule="one vote per member, with a rationale; not when conflicted; a lone decision maker cannot abstain",
 )
 
 
@@ -505,6 +519,12 @@ def _panel_decision_problem(ctx: Context, is_review: bool) -> Refusal | None:
         problems += overlap_problems(panel.members, ctx.case.first_panel_member_ids)
     if problems:
         return held_back("panel_cannot_decide", "; ".join(problems), ctx.state)
+    if all_abstained(panel, ctx.panel_rules(is_review)):
+        return held_back(
+            "all_abstained",
+            "every vote cast is an abstention: nobody voted for an outcome; convene the panel again to vote again",
+            ctx.state,
+        )
     return None
 
 
@@ -575,7 +595,8 @@ FORMAL_DECISION = EventRule(
     fields=(),
     guard=_pre_formal_decision,
     handler=_formal_decision,
-    rule="quorum and composition hold; outcome from the votes; not before the reflection period ends "
+    rule="quorum and composition hold; at least one vote for an outcome (all abstentions decide nothing); "
+    "outcome from the votes; not before the reflection period ends "
     "unless the person asked for an early decision",
     opens=(K.review_window, K.panel_convening, K.review_decision, K.support_review),
     meets=(K.formal_decision,),
@@ -640,7 +661,7 @@ REVIEW_DECISION = EventRule(
     fields=(),
     guard=_pre_review_decision,
     handler=_review_decision,
-    rule="review panel with no member of the first; same vote rules; final",
+    rule="review panel with no member of the first; same vote rules (all abstentions decide nothing); final",
     opens=(K.support_review,),
     meets=(K.review_decision,),
 )
