@@ -226,8 +226,9 @@ def _cut_short_query(start: datetime | None, end: datetime | None) -> Select[Any
         .join(Case, Case.id == Deadline.case_id)
         .where(
             Deadline.kind == DeadlineKind.reflection_period.value,
-            Case.formal_decided_at.is_not(None),
-            Case.formal_decided_at < Deadline.due_at,
+            # The first formal decision: a review decision taken later never hides that the period was cut short.
+            Case.first_formal_decided_at.is_not(None),
+            Case.first_formal_decided_at < Deadline.due_at,
             Case.early_decision_requested.is_(False),
         ),
         start,

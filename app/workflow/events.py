@@ -236,6 +236,12 @@ ASSIGN_ASSESSOR = EventRule(
 # ---------------------------------------------------------------------------------- preliminary_decision
 
 
+def may_still_reconsider(case: CaseSnapshot, policy: Policy) -> bool:
+    """Whether a negative preliminary decision opens a reconsideration window: the policy's
+    `reconsiderations_allowed` are not all used (issue 12, point 8)."""
+    return not case.reconsideration_done and case.reconsiderations_held < policy.reconsiderations_allowed
+
+
 def _preliminary_decision(ctx: Context) -> Step | Refusal:
     result = ctx.event.outcome
     if not isinstance(result, PreliminaryOutcome):
@@ -252,7 +258,7 @@ def _preliminary_decision(ctx: Context) -> Step | Refusal:
         has_shelter_deadline = any(d.kind is K.shelter_offer for d in case.deadlines)
         if case.shelter_needed and not has_shelter_deadline:
             effects += open_deadline(case, K.shelter_offer, now, policy)
-    elif not case.reconsideration_done:
+    elif may_still_reconsider(case, policy):
         effects += open_deadline(case, K.reconsideration_window, now, policy)
     return step(effects, result.value, outcome=result.value)
 
@@ -302,7 +308,9 @@ def _request_reconsideration(ctx: Context) -> Step | Refusal:
     if reasons is None:
         return invalid("reasons_missing", "state the new evidence for the reconsideration", ctx.state)
     case, now = ctx.case, ctx.now
-    effects: list[Effect] = [MeetDeadline(K.reconsideration_window, now), MarkReconsiderationDone()]
+    held = case.reconsiderations_held + 1
+    used_up = held >= ctx.policy.reconsiderations_allowed
+    effects: list[Effect] = [MeetDeadline(K.reconsideration_window, now), MarkReconsiderationDone(held, used_up)]
     if case.assessor_id is not None:
         effects += [RecordPreviousAssessor(case.assessor_id), SetAssessor(None)]
     effects += open_deadline(case, K.preliminary_decision, now, ctx.policy)
@@ -317,7 +325,8 @@ REQUEST_RECONSIDERATION = EventRule(
     fields=("reasons",),
     guard=_pre_request_reconsideration,
     handler=_request_reconsideration,
-    rule="window open; new evidence stated; once; a different assessor decides",
+    rule="window open; new evidence stated; as many times as the policy's `reconsiderations_allowed` (one by "
+    "default); a different assessor decides",
     opens=(K.preliminary_decision,),
     meets=(K.reconsideration_window,),
 )

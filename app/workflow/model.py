@@ -78,6 +78,7 @@ class CaseSnapshot:
     panel: PanelSnapshot | None = None
     first_panel_member_ids: frozenset[str] = frozenset()
     reconsideration_done: bool = False
+    reconsiderations_held: int = 0
     review_done: bool = False
     deadlines: tuple[DeadlineSnapshot, ...] = ()
     formal_outcome: FormalOutcome | None = None
@@ -303,7 +304,11 @@ class SetStateBeforeSuspension:
 
 @dataclass(frozen=True, slots=True)
 class MarkReconsiderationDone:
-    """The one reconsideration has been used: a second negative decision opens no new window."""
+    """A reconsideration was requested: `held` counts them. Once `used_up` (the policy's
+    `reconsiderations_allowed` reached), a negative decision opens no new window."""
+
+    held: int = 1
+    used_up: bool = True
 
 
 @dataclass(frozen=True, slots=True)
