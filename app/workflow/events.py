@@ -282,10 +282,14 @@ PRELIMINARY_DECISION = EventRule(
 
 
 def _within_window(kind: DeadlineKind, what: str, used: Refusal) -> Guard:
-    """A request the person may make once, while its window runs: `used` says it was made already."""
+    """A request the person may make while its window runs, as often as the policy allows (a review once):
+    `used` says none is left."""
 
     def guard(ctx: Context) -> Refusal | None:
-        done = ctx.case.reconsideration_done if kind is K.reconsideration_window else ctx.case.review_done
+        if kind is K.reconsideration_window:
+            done = not may_still_reconsider(ctx.case, ctx.policy)
+        else:
+            done = ctx.case.review_done
         if done:
             return replace(used, state=ctx.state)
         window = find_unclosed(ctx.case.deadlines, kind)
@@ -299,7 +303,7 @@ def _within_window(kind: DeadlineKind, what: str, used: Refusal) -> Guard:
 _pre_request_reconsideration = _within_window(
     K.reconsideration_window,
     "reconsideration",
-    held_back("reconsideration_used", "a reconsideration was already held", None),
+    held_back("reconsideration_used", "no reconsideration is left under this policy", None),
 )
 
 

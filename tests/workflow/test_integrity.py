@@ -4,15 +4,19 @@ hanging. Pure tests on known dates (T0 = Monday 3 March 2025 09:00 UTC, policy f
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from app.workflow import (
+    SYSTEM,
     CancelDeadline,
     DeadlineKind,
+    Decision,
     EventName,
     EventRequest,
+    OpenDeadline,
+    PreliminaryOutcome,
     RequestChannel,
     ResumeDeadline,
     State,
@@ -28,9 +32,11 @@ from tests.workflow.helpers import (
     UK_DECISION_MAKER,
     Harness,
     asked,
+    assessor,
+    assessor_actor,
     member_actor,
 )
-from tests.workflow.test_rules import CHILD, UK, guard, to_recovery, vote_all
+from tests.workflow.test_rules import ADULT, CHILD, UK, guard, to_recovery, vote_all
 
 E = EventName
 K = DeadlineKind
@@ -130,3 +136,34 @@ def test_a_request_of_the_person_needs_how_and_when(name: EventName) -> None:
     assert decision.facts["request_how"] == "through_representative"
     assert decision.facts["requested_at"] == (now - 2 * HOUR).isoformat()
     assert decision.facts["recorded_by"] == COORDINATOR.user_id
+
+
+# --- point 8: how many reconsiderations are allowed is a policy setting ----------------------------------
+
+
+def _negative(harness: Harness, n: int, at: datetime) -> Decision:
+    a = assessor(n)
+    harness.ok(COORDINATOR, EventRequest(E.assign_assessor, assessor=a), at)
+    request = EventRequest(E.preliminary_decision, outcome=PreliminaryOutcome.negative, reasons="none yet")
+    return harness.ok(assessor_actor(a), request, at)
+
+
+@pytest.mark.parametrize("allowed", [0, 1, 2])
+def test_reconsiderations_allowed_is_a_policy_setting(allowed: int) -> None:
+    harness = Harness(load_policy("fr").model_copy(update={"reconsiderations_allowed": allowed}))
+    harness.refer(ADULT, T0)
+    at = T0
+    for n in range(1, allowed + 2):
+        decision = _negative(harness, n, at)
+        window_opened = any(
+            isinstance(e, OpenDeadline) and e.kind is K.reconsideration_window for e in decision.effects
+        )
+        assert window_opened is (n <= allowed), n
+        if not window_opened:
+            break
+        at += DAY
+        harness.ok(REFERRER, EventRequest(E.request_reconsideration, reasons="new evidence"), at)
+    assert harness.case is not None and harness.case.reconsiderations_held == allowed
+    guard(harness.send(REFERRER, EventRequest(E.request_reconsideration, reasons="more"), at), "reconsideration_used")
+    # It can no longer move: the coordinator (or the worker, after the policy's delay) may close it now.
+    assert harness.ok(SYSTEM, EventRequest(E.close, reason="no_reconsideration"), at).new_state is State.closed
