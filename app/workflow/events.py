@@ -849,7 +849,8 @@ CLOSE = EventRule(
     guard=_pre_close,
     handler=_close,
     system=True,
-    by="the system job: lapsed windows only",
+    by="the system job: lapsed windows, and cases that can no longer move once the policy's "
+    "`final_negative_closure_days` have passed",
     rule="a reason; voluntary return needs a risk assessment (a child: a best-interests determination); "
     "after a negative decision only once no reconsideration or review can follow",
 )
