@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from typer.testing import CliRunner
 
+from app.cli import cli
 from app.clock import FrozenClock
-from app.config import load_settings
+from app.config import get_settings, load_settings
 from app.models import Case
 from app.security.permissions import Principal
 from app.services import cases, closure, compliance, scheduler, statistics
@@ -233,3 +235,22 @@ def test_compliance_by_region(ctx: ServiceContext, clock: FrozenClock) -> None:
     assert sorted(rows) == ["FR-57", "FR-75"]
     assert (rows["FR-57"].total, rows["FR-57"].open_overdue) == (2, 2)
     assert (rows["FR-75"].total, rows["FR-75"].open_overdue) == (1, 1)
+
+
+def test_stats_export_writes_the_cross_tables(ctx: ServiceContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    referrer = principal(ctx, "referrer", ["referrer"], "NGO One", "ngo")
+    for _ in range(5):
+        refer(ctx, referrer)
+    monkeypatch.setenv("NRM_DATABASE_URL", ctx.settings.database_url)
+    monkeypatch.setenv("NRM_KEY_FILE", str(ctx.settings.key_file))
+    monkeypatch.setenv("NRM_POLICY", "fr")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["stats", "export", "--year", "2027"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    lines = set(result.output.splitlines())
+    assert "exploitation_form_by_gender,sexual_exploitation|female,5,False" in lines
+    assert "exploitation_form_by_age_band,*|25-34,5,False" in lines
+    assert "exploitation_scope,unknown,5,False" in lines
