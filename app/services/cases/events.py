@@ -79,7 +79,13 @@ class EventInput:
     risk_assessment: Text | None = None
     best_interests_determination: Text | None = None
     consent_given: bool | None = None
-    request: PersonRequestInput | None = None
+    request: Annotated[
+        PersonRequestInput | None,
+        Field(
+            description="required by request_early_decision and withdraw_consent: how (in_writing, orally, "
+            "through_representative) and when the person asked; the caller is recorded as who recorded it"
+        ),
+    ] = None
 
 
 def _resolve_user(session: Session, user_id: uuid.UUID, field: str) -> PanelMember:
