@@ -434,6 +434,15 @@ def stats_export(
         writer.writerow([table.dimension, "total", table.total, table.total_suppressed])
         for cell in table.cells:
             writer.writerow([table.dimension, cell.value, "" if cell.count is None else cell.count, cell.suppressed])
+    for cross in result.cross_tables:
+        # A two-way table as rows "<row dimension>_by_<column dimension>", value "<row>|<column>" ("*": a total).
+        name = f"{cross.row_dimension}_by_{cross.column_dimension}"
+        writer.writerow([name, "total", cross.total, cross.total_suppressed])
+        lines = [(f"{c.value}|*", c.count, c.suppressed) for c in cross.row_totals]
+        lines += [(f"*|{c.value}", c.count, c.suppressed) for c in cross.column_totals]
+        lines += [(f"{c.row}|{c.column}", c.count, c.suppressed) for c in cross.cells]
+        for value, count, suppressed in lines:
+            writer.writerow([name, value, "" if count is None else count, suppressed])
     for item in result.decision_times:
         writer.writerow([f"median_days_to_{item.stage}_decision", "", item.median_days, item.suppressed])
     figure = result.interviews

@@ -135,6 +135,10 @@ class Cast:
         return str(self.principals[username].user_id)
 
 
+#: Events that record the person's own request (issue 12, point 7): the generator adds the `request` field.
+PERSON_REQUESTS = frozenset({"request_early_decision", "withdraw_consent"})
+
+
 def _cast(ctx: ServiceContext) -> Cast:
     cast = Cast()
     with ctx.sessions() as session:
@@ -245,6 +249,9 @@ def make_templates(ctx: ServiceContext, clock: FrozenClock, now: datetime) -> li
                     clock.advance(delay)
                     try:
                         name_and_fields = dict(fields)
+                        if name_and_fields["event"] in PERSON_REQUESTS:
+                            # The person's own request, recorded as asked at the time of the event.
+                            name_and_fields["request"] = {"how": "in_writing", "at": clock.now().isoformat()}
                         event(ctx, cast.principals[username], case_id, name_and_fields.pop("event"), **name_and_fields)
                     except ServiceError as error:
                         raise SystemExit(f"template {name} step {fields['event']}: {error.detail}") from error

@@ -85,6 +85,7 @@ def create_referral(
         indicators=body.indicators,
         consent_given=body.consent.given,
         asylum_interview_reference=body.asylum_interview_reference,
+        exploitation_scope=body.exploitation_scope.value,
     )
     result = cases.refer(ctx, principal, referral, idempotency_key=idempotency_key)
     return _case_response(result.view, 201, {"Idempotent-Replayed": "true"} if result.replayed else None)

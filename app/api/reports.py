@@ -78,7 +78,7 @@ _BREACH: TypeAdapter[Breach] = TypeAdapter(Breach)
     "/audit/compliance",
     response_model=ComplianceReport,
     responses={200: {"content": CSV_CONTENT}},
-    summary="Deadline compliance by kind, organisation or sector",
+    summary="Deadline compliance by kind, organisation, sector or region",
     dependencies=[fields_from(query=["from", "to"])],
 )
 def compliance_report(
@@ -86,7 +86,7 @@ def compliance_report(
     principal: AuditReader,
     from_: Annotated[date | None, Query(alias="from")] = None,
     to: date | None = None,
-    group_by: Literal["kind", "organisation", "sector"] = "kind",
+    group_by: Literal["kind", "organisation", "sector", "region"] = "kind",
     accept: Annotated[str | None, Header()] = None,
 ) -> Any:
     start, end = _bounds(from_, to)
@@ -104,7 +104,7 @@ def compliance_report(
     "/audit/breaches",
     response_model=list[Breach],
     responses={200: {"content": CSV_CONTENT}},
-    summary="Duties met late or overdue, with how late (streamed)",
+    summary="Duties met late, overdue, or cancelled once overdue, with how late (streamed)",
     dependencies=[fields_from(query=["kind", "from", "to"])],
 )
 def breach_list(

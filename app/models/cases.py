@@ -51,6 +51,8 @@ class Case(Base):
     nationality: Mapped[str] = mapped_column(String(10))
     region: Mapped[str] = mapped_column(String(10))
     exploitation_forms: Mapped[list[str]] = mapped_column(JSON)
+    # Whether the exploitation took place within the country or across a border (`ExploitationScope`).
+    exploitation_scope: Mapped[str] = mapped_column(String(20), server_default="unknown")
     indicators: Mapped[list[str]] = mapped_column(JSON)
     needs: Mapped[dict[str, Any]] = mapped_column(JSON)
     consent_given: Mapped[bool] = mapped_column(Boolean)
@@ -60,6 +62,8 @@ class Case(Base):
     # Workflow memory.
     early_decision_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     reconsideration_done: Mapped[bool] = mapped_column(Boolean, default=False)
+    # How many reconsiderations were requested; the policy says how many are allowed.
+    reconsiderations_held: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     review_done: Mapped[bool] = mapped_column(Boolean, default=False)
     age_assessed: Mapped[str | None] = mapped_column(String(10), nullable=True)
     first_panel_member_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -67,6 +71,14 @@ class Case(Base):
     preliminary_decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     formal_outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
     formal_decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The columns above hold the decision that stands; these keep each decision apart, never overwritten, so
+    # that statistics count decisions overturned on reconsideration and on review (issue 12, point 2).
+    first_preliminary_outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    first_preliminary_decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    first_formal_outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    first_formal_decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    review_outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    review_decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     close_reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 

@@ -6,8 +6,11 @@ Definitions (docs/auditing.md explains them in plain words):
 - a deadline belongs to the period in which it was opened, and to the referring organisation and sector;
 - met on time: met at or before its due time; met late: met after it; open and overdue: not met, not
   cancelled, not paused, past due now; open on time: the rest of the open ones (paused ones included);
-  cancelled deadlines (the case ended first) are counted apart and left out of the rate;
-- compliance rate = met on time / (met on time + met late + open and overdue);
+- cancelled (the case ended, or the duty stopped applying): counted apart; one cancelled before its due time
+  is left out of the rate, one cancelled after it (`cancelled_overdue`) stays a breach, late by its time at
+  cancellation: closing a case never hides an unmet duty (issue 12, point 1). A paused duty is resumed before
+  it is cancelled (`app/workflow/steps.close_deadline`), so its due time already counts the pause out;
+- compliance rate = met on time / (met on time + met late + open and overdue + cancelled overdue);
 - days to meet = from opening to meeting, minus the time the clock was paused; median and 90th percentile
   by nearest rank, computed identically on SQLite and PostgreSQL.
 """
@@ -32,7 +35,7 @@ from app.services.sql_time import days_between
 from app.services.support import service_deadline_kind
 from app.workflow import DeadlineKind, NeedKind
 
-GroupBy = Literal["kind", "organisation", "sector"]
+GroupBy = Literal["kind", "organisation", "sector", "region"]
 BREACH_PAGE = 2_000
 
 
@@ -46,6 +49,7 @@ class ComplianceRow:
     open_on_time: int
     paused: int
     cancelled: int
+    cancelled_overdue: int
     paused_days: float
     compliance_rate: float | None
     median_days_to_meet: float | None
@@ -64,11 +68,13 @@ def _group_column(group_by: GroupBy) -> QueryableAttribute[Any]:
         return Deadline.kind
     if group_by == "organisation":
         return Case.referring_organisation_id
+    if group_by == "region":
+        return Case.region
     return Case.referring_sector
 
 
 def _deadlines_for(group_by: GroupBy) -> Any:
-    """Deadlines, joined to their cases only when the grouping needs the case (organisation, sector)."""
+    """Deadlines, joined to their cases only when the grouping needs the case (organisation, sector, region)."""
     if group_by == "kind":
         return Deadline.__table__
     return Deadline.__table__.join(Case.__table__, Case.id == Deadline.case_id)
@@ -86,6 +92,11 @@ def _now(now: datetime) -> ColumnElement[datetime]:
     return literal(now, UTCDateTime())
 
 
+def _cancelled_overdue() -> ColumnElement[bool]:
+    """A duty the end of its case (or of its purpose) cancelled once it was already overdue: a breach."""
+    return and_(Deadline.met_at.is_(None), Deadline.cancelled_at.is_not(None), Deadline.cancelled_at > Deadline.due_at)
+
+
 def compliance(
     ctx: ServiceContext, *, start: datetime | None, end: datetime | None, group_by: GroupBy
 ) -> ComplianceReport:
@@ -95,6 +106,7 @@ def compliance(
     met_on_time = and_(Deadline.met_at.is_not(None), Deadline.met_at <= Deadline.due_at)
     met_late = and_(Deadline.met_at.is_not(None), Deadline.met_at > Deadline.due_at)
     overdue = and_(is_open, Deadline.paused_at.is_(None), Deadline.due_at < _now(now))
+    cancelled_overdue = _cancelled_overdue()
     paused_days = Deadline.paused_seconds / 86400.0 + case(
         (and_(is_open, Deadline.paused_at.is_not(None)), days_between(Deadline.paused_at, _now(now))), else_=0.0
     )
@@ -112,6 +124,7 @@ def compliance(
             count_if(and_(is_open, ~overdue)).label("open_on_time"),
             count_if(and_(is_open, Deadline.paused_at.is_not(None))).label("paused"),
             count_if(Deadline.cancelled_at.is_not(None)).label("cancelled"),
+            count_if(cancelled_overdue).label("cancelled_overdue"),
             func.coalesce(func.sum(cast(paused_days, Float)), 0.0).label("paused_days"),
         )
         .select_from(_deadlines_for(group_by))
@@ -126,7 +139,7 @@ def compliance(
         cut_short = session.scalar(_cut_short_query(start, end)) or 0
     rows = []
     for row in sorted(totals, key=lambda r: str(r.grp)):
-        decided = row.met_on_time + row.met_late + row.open_overdue
+        decided = row.met_on_time + row.met_late + row.open_overdue + row.cancelled_overdue
         median, p90 = percentiles.get(str(row.grp), (None, None))
         rows.append(
             ComplianceRow(
@@ -138,6 +151,7 @@ def compliance(
                 open_on_time=int(row.open_on_time),
                 paused=int(row.paused),
                 cancelled=int(row.cancelled),
+                cancelled_overdue=int(row.cancelled_overdue),
                 paused_days=round(float(row.paused_days), 3),
                 compliance_rate=round(row.met_on_time / decided, 4) if decided else None,
                 median_days_to_meet=median,
@@ -212,8 +226,9 @@ def _cut_short_query(start: datetime | None, end: datetime | None) -> Select[Any
         .join(Case, Case.id == Deadline.case_id)
         .where(
             Deadline.kind == DeadlineKind.reflection_period.value,
-            Case.formal_decided_at.is_not(None),
-            Case.formal_decided_at < Deadline.due_at,
+            # The first formal decision: a review decision taken later never hides that the period was cut short.
+            Case.first_formal_decided_at.is_not(None),
+            Case.first_formal_decided_at < Deadline.due_at,
             Case.early_decision_requested.is_(False),
         ),
         start,
@@ -235,14 +250,16 @@ class Breach:
     opened_at: datetime
     due_at: datetime
     met_at: datetime | None
-    status: Literal["met_late", "overdue"]
+    status: Literal["met_late", "overdue", "cancelled_overdue"]
     days_late: float
+    cancelled_at: datetime | None = None
 
 
 def breaches(
     ctx: ServiceContext, *, kind: str | None, start: datetime | None, end: datetime | None
 ) -> Iterator[Breach]:
-    """Late and overdue duties, streamed in keyset pages (constant memory for any number of rows)."""
+    """Late and overdue duties, and duties cancelled once overdue (late by their time at cancellation),
+    streamed in keyset pages (constant memory for any number of rows)."""
     now = ctx.clock.now()
     late = and_(Deadline.met_at.is_not(None), Deadline.met_at > Deadline.due_at)
     overdue = and_(
@@ -251,8 +268,10 @@ def breaches(
         Deadline.paused_at.is_(None),
         Deadline.due_at < _now(now),
     )
+    cancelled_overdue = _cancelled_overdue()
     days_late = case(
         (Deadline.met_at.is_not(None), days_between(Deadline.due_at, Deadline.met_at)),
+        (Deadline.cancelled_at.is_not(None), days_between(Deadline.due_at, Deadline.cancelled_at)),
         else_=days_between(Deadline.due_at, _now(now)),
     )
     base = (
@@ -265,10 +284,11 @@ def breaches(
             Deadline.opened_at,
             Deadline.due_at,
             Deadline.met_at,
+            Deadline.cancelled_at,
             days_late.label("days_late"),
         )
         .join(Case, Case.id == Deadline.case_id)
-        .where(Deadline.is_duty.is_(True), or_(late, overdue))
+        .where(Deadline.is_duty.is_(True), or_(late, overdue, cancelled_overdue))
     )
     if kind is not None:
         base = base.where(Deadline.kind == kind)
@@ -291,7 +311,16 @@ def breaches(
                 opened_at=row.opened_at,
                 due_at=row.due_at,
                 met_at=row.met_at,
-                status="met_late" if row.met_at is not None else "overdue",
+                status=_status(row.met_at, row.cancelled_at),
                 days_late=round(float(row.days_late), 3),
+                cancelled_at=row.cancelled_at,
             )
         last = (page[-1].due_at, page[-1].id)
+
+
+def _status(
+    met_at: datetime | None, cancelled_at: datetime | None
+) -> Literal["met_late", "overdue", "cancelled_overdue"]:
+    if met_at is not None:
+        return "met_late"
+    return "cancelled_overdue" if cancelled_at is not None else "overdue"

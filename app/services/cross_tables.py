@@ -1,6 +1,6 @@
 """Two-way tables of counts (say region × need kind) with the statistics' small-cell suppression.
 
-The rule is the one of `app/services/statistics.suppress`, applied to every line of the table: each row and
+The rule is the one of `app/services/suppression.suppress`, applied to every line of the table: each row and
 each column with its total, and the row totals and column totals with the grand total.
 
 1. Primary: a count from 1 to threshold - 1 is hidden (zero is shown: it points at nobody); so is a row or
@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from app.services.statistics import Cell, suppress
+from app.services.suppression import Cell, suppress
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""The scheduled jobs (`nrm worker`): close cases whose window lapsed, erase personal data when due, purge
+"""The scheduled jobs (`nrm worker`): close cases whose window lapsed, close cases that can no longer move once
+the policy's delay has passed (`app/services/closure.py`), erase personal data when due, purge
 idempotency records whose window has passed, deliver the transfer outbox to peers
 (`app/services/transfers/delivery.py`) and forget message ids no longer fresh.
 
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 from app.db import read_only, transaction
 from app.models import Case, Deadline
 from app.security.login_throttle import rules_from
-from app.services import audit, login_throttle, referral_drafts, web_sessions
+from app.services import audit, closure, login_throttle, referral_drafts, web_sessions
 from app.services.cases.core import SYSTEM_IDS, commit_decision, load_snapshot
 from app.services.cases.personal_data import erase_personal_data
 from app.services.cases.referral import purge_idempotency_records
@@ -50,7 +51,8 @@ class PassReport:
 
     def __str__(self) -> str:
         return (
-            f"closed {self.closed} case(s) whose window lapsed; erased {self.erased} case(s); "
+            f"closed {self.closed} case(s) whose window lapsed or that could no longer move; "
+            f"erased {self.erased} case(s); "
             f"purged {self.idempotency_records_purged} expired idempotency record(s), {self.sessions_purged} ended "
             f"web session(s) and {self.drafts_purged} expired referral draft(s); "
             f"delivered {self.delivered} transfer message(s), {self.retrying} to retry, "
@@ -84,24 +86,39 @@ def _lock(session: Session, case_id: uuid.UUID) -> Case | None:
 def close_lapsed_windows(ctx: ServiceContext) -> int:
     closed = 0
     for state, (kind, reason) in LAPSED_WINDOWS.items():
-        for case_id in _candidates_with_lapsed_window(ctx, state, kind):
-            with transaction(ctx.sessions) as session:
-                case = _lock(session, case_id)
-                if case is None or case.state != state.value:
-                    continue  # another worker has it, or it moved on since we looked
-                now = ctx.clock.now()
-                decision = decide(
-                    load_snapshot(session, case),
-                    SYSTEM,
-                    EventRequest(name=EventName.close, reason=reason.value),
-                    now,
-                    ctx.policy,
-                )
-                if not isinstance(decision, Decision):
-                    logger.warning("worker could not close a case", extra={"code": decision.code})
-                    continue
-                commit_decision(session, ctx, case, decision, audit.SYSTEM_ACTOR, SYSTEM_IDS, now)
-                closed += 1
+        closed += _close_each(ctx, state, reason, _candidates_with_lapsed_window(ctx, state, kind))
+    return closed
+
+
+def close_final_negatives(ctx: ServiceContext) -> int:
+    """Cases that can no longer move, once the policy's `final_negative_closure_days` have passed."""
+    closed = 0
+    for state, (_, reason, _) in closure.FINAL_STATES.items():
+        closed += _close_each(ctx, state, reason, closure.due_for_closure(ctx, state))
+    return closed
+
+
+def _close_each(ctx: ServiceContext, state: State, reason: CloseReason, case_ids: list[uuid.UUID]) -> int:
+    """Close each case as the system, each in its own transaction; the workflow judges every one again."""
+    closed = 0
+    for case_id in case_ids:
+        with transaction(ctx.sessions) as session:
+            case = _lock(session, case_id)
+            if case is None or case.state != state.value:
+                continue  # another worker has it, or it moved on since we looked
+            now = ctx.clock.now()
+            decision = decide(
+                load_snapshot(session, case),
+                SYSTEM,
+                EventRequest(name=EventName.close, reason=reason.value),
+                now,
+                ctx.policy,
+            )
+            if not isinstance(decision, Decision):
+                logger.warning("worker could not close a case", extra={"code": decision.code})
+                continue
+            commit_decision(session, ctx, case, decision, audit.SYSTEM_ACTOR, SYSTEM_IDS, now)
+            closed += 1
     return closed
 
 
@@ -140,7 +157,7 @@ def forget_stale_login_counters(ctx: ServiceContext) -> int:
 def run_pass(ctx: ServiceContext, courier: Courier | None = None) -> PassReport:
     """One pass of every job; `courier` carries transfer messages to peers (HTTP(S) unless one is given)."""
     report = PassReport(
-        closed=close_lapsed_windows(ctx),
+        closed=close_lapsed_windows(ctx) + close_final_negatives(ctx),
         erased=erase_due(ctx),
         idempotency_records_purged=purge_idempotency_records(ctx),
         sessions_purged=web_sessions.purge_ended(ctx),

@@ -28,8 +28,8 @@ from babel import Locale
 from app.services.cases import NotificationInput, ReferralInput
 from app.web.forms import FormErrors, choice_items
 from app.web.i18n import N_, babel_locale
-from app.web.vocabulary import AGE_BANDS, COMMUNICATION_AIDS, EXPLOITATION_FORMS, GENDERS
-from app.workflow import AgeBand, ExploitationForm, Gender, indicator_codes, load_indicators
+from app.web.vocabulary import AGE_BANDS, COMMUNICATION_AIDS, EXPLOITATION_FORMS, EXPLOITATION_SCOPES, GENDERS
+from app.workflow import AgeBand, ExploitationForm, ExploitationScope, Gender, indicator_codes, load_indicators
 from app.workflow.states import CHILD_AGE_BANDS
 
 Answers = dict[str, Any]
@@ -112,6 +112,10 @@ def gender_choices(gettext: Translate) -> list[dict[str, str]]:
 
 def form_choices(gettext: Translate) -> list[dict[str, str]]:
     return _choices(EXPLOITATION_FORMS, gettext)
+
+
+def scope_choices(gettext: Translate) -> list[dict[str, str]]:
+    return _choices(EXPLOITATION_SCOPES, gettext)
 
 
 def communication_aid_choices(gettext: Translate) -> list[dict[str, str]]:
@@ -243,7 +247,14 @@ def read_exploitation(form: Form, answers: Answers, gettext: Translate, today: d
     forms = [f for f in form.many("forms") if f in EXPLOITATION_FORMS]
     if not forms:
         errors.add("forms", gettext("Choose at least one form of exploitation (Another form, or not sure, will do)"))
-    return Reading({"forms": sorted(set(forms), key=list(EXPLOITATION_FORMS).index)}, errors)
+    # Optional: not knowing whether the person crossed a border must never hold a referral back.
+    scope = form.text("exploitation_scope")
+    if scope and scope not in EXPLOITATION_SCOPES:
+        errors.add("exploitation_scope", gettext("Choose where the exploitation took place, or I do not know"))
+        scope = ""
+    return Reading(
+        {"forms": sorted(set(forms), key=list(EXPLOITATION_FORMS).index), "exploitation_scope": scope}, errors
+    )
 
 
 def read_consent(form: Form, answers: Answers, gettext: Translate, today: dt.date) -> Reading:
@@ -452,6 +463,7 @@ def referral_input(answers: Mapping[str, Any]) -> ReferralInput:
         nationality=answers["nationality"],
         region=answers["region"],
         exploitation_forms=[ExploitationForm(f).value for f in answers["forms"]],
+        exploitation_scope=ExploitationScope(answers.get("exploitation_scope") or "unknown").value,
         indicators=list(answers.get("indicators", [])),
         consent_given=not child and answers.get("consent") == YES,
         asylum_interview_reference=_or_none(answers.get("asylum_interview_reference")),
@@ -531,7 +543,14 @@ def summary_sections(
                 gettext("Where you met the person"), region_names(country).get(answers.get("region", ""), ""), "person"
             ),
         ],
-        "exploitation": [row(gettext("Forms of exploitation"), forms, "exploitation")],
+        "exploitation": [
+            row(gettext("Forms of exploitation"), forms, "exploitation"),
+            row(
+                gettext("Where the exploitation took place"),
+                gettext(EXPLOITATION_SCOPES[answers.get("exploitation_scope") or "unknown"]),
+                "exploitation",
+            ),
+        ],
         "consent": consent_rows,
         "identity": [
             row(gettext("Name"), answers.get("full_name"), "identity"),

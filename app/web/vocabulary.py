@@ -201,6 +201,12 @@ EXPLOITATION_FORMS: dict[str, str] = {
     "other": N_("Another form, or not sure"),
 }
 
+EXPLOITATION_SCOPES: dict[str, str] = {
+    "internal": N_("Within the country"),
+    "cross_border": N_("Across a border: the person was brought from, or taken to, another country"),
+    "unknown": N_("I do not know"),
+}
+
 NEEDS: dict[str, str] = {
     "shelter": N_("Safe accommodation"),
     "medical": N_("Medical care"),

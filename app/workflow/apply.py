@@ -82,8 +82,8 @@ def apply_effect(case: CaseSnapshot, effect: Effect) -> CaseSnapshot:
             return replace(case, consent_given=given)
         case model.SetStateBeforeSuspension(state=state):
             return replace(case, state_before_suspension=state)
-        case model.MarkReconsiderationDone():
-            return replace(case, reconsideration_done=True)
+        case model.MarkReconsiderationDone(held=held, used_up=used_up):
+            return replace(case, reconsiderations_held=held, reconsideration_done=used_up)
         case model.MarkReviewDone():
             return replace(case, review_done=True)
         case model.RecordOutcome(stage=stage, outcome=outcome) if stage != "preliminary":

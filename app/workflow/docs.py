@@ -95,6 +95,29 @@ def _deadline_table() -> list[str]:
     return lines
 
 
+def _decision_rules() -> list[str]:
+    """Rules of decisions and requests the event table states only briefly (issue 12, points 2, 6, 7, 8)."""
+    return [
+        "## Votes, requests of the person, decisions kept apart, cases that can no longer move",
+        "",
+        "- A panel decides by the majority of `identify` against `not_identify`; abstentions count for the quorum",
+        "  only. A tie goes by the policy's `tie` rule, but **all abstentions is not a tie**: the formal or review",
+        "  decision is refused (`all_abstained`, 409) and the coordinator convenes the panel again (the same",
+        "  members may sit) to vote again. A lone decision maker (a panel of one, as under `uk`) cannot abstain",
+        "  (`abstention_not_allowed`, 422). Source: GDPR art. 22 (people decide, the machine counts); issue 12.",
+        "- `request_early_decision` and `withdraw_consent` record the person's own request: `request.how`",
+        "  (`in_writing`, `orally`, `through_representative`) and `request.at` (not in the future, not before the",
+        "  referral); the caller is recorded as `recorded_by`. Without them the event is refused",
+        "  (`request_missing`, 422). Source: CETS 197 art. 13(1), the reflection period is the person's right.",
+        "- The first preliminary decision, the first formal decision and the review decision are kept apart;",
+        "  `preliminary_outcome` and `formal_outcome` hold the decision that stands (docs/auditing.md).",
+        "- A policy sets how many reconsiderations are allowed (`reconsiderations_allowed`, 1 by default). A case",
+        "  that can no longer move (no reconsideration or review left after a negative decision) is closed by the",
+        "  system job once `final_negative_closure_days` (30 by default) have passed since that decision; until",
+        '  then it is in the coordinators\' "to close" list (`app/services/closure.py`).',
+    ]
+
+
 def render_workflow_doc() -> str:
     """The whole of docs/workflow.md."""
     parts = [
@@ -118,6 +141,8 @@ def render_workflow_doc() -> str:
         "wrong fields are `invalid` (422). Each event's record is in `app/workflow/events.py`.",
         "",
         *_event_table(),
+        "",
+        *_decision_rules(),
         "",
         "## Deadlines by policy",
         "",

@@ -51,7 +51,15 @@ from app.workflow.model import (
     held_back,
     invalid,
 )
-from app.workflow.panels import can_still_decide, composition_problems, decision_problems, outcome, overlap_problems
+from app.workflow.panels import (
+    all_abstained,
+    can_still_decide,
+    composition_problems,
+    decision_problems,
+    may_abstain,
+    outcome,
+    overlap_problems,
+)
 from app.workflow.policy import Policy, Recognition
 from app.workflow.states import (
     ACTIVE_STATES,
@@ -80,6 +88,7 @@ from app.workflow.steps import (
     open_deadline,
     step,
     text,
+    utc,
     window_lapsed,
 )
 
@@ -227,6 +236,12 @@ ASSIGN_ASSESSOR = EventRule(
 # ---------------------------------------------------------------------------------- preliminary_decision
 
 
+def may_still_reconsider(case: CaseSnapshot, policy: Policy) -> bool:
+    """Whether a negative preliminary decision opens a reconsideration window: the policy's
+    `reconsiderations_allowed` are not all used (issue 12, point 8)."""
+    return not case.reconsideration_done and case.reconsiderations_held < policy.reconsiderations_allowed
+
+
 def _preliminary_decision(ctx: Context) -> Step | Refusal:
     result = ctx.event.outcome
     if not isinstance(result, PreliminaryOutcome):
@@ -243,7 +258,7 @@ def _preliminary_decision(ctx: Context) -> Step | Refusal:
         has_shelter_deadline = any(d.kind is K.shelter_offer for d in case.deadlines)
         if case.shelter_needed and not has_shelter_deadline:
             effects += open_deadline(case, K.shelter_offer, now, policy)
-    elif not case.reconsideration_done:
+    elif may_still_reconsider(case, policy):
         effects += open_deadline(case, K.reconsideration_window, now, policy)
     return step(effects, result.value, outcome=result.value)
 
@@ -267,10 +282,14 @@ PRELIMINARY_DECISION = EventRule(
 
 
 def _within_window(kind: DeadlineKind, what: str, used: Refusal) -> Guard:
-    """A request the person may make once, while its window runs: `used` says it was made already."""
+    """A request the person may make while its window runs, as often as the policy allows (a review once):
+    `used` says none is left."""
 
     def guard(ctx: Context) -> Refusal | None:
-        done = ctx.case.reconsideration_done if kind is K.reconsideration_window else ctx.case.review_done
+        if kind is K.reconsideration_window:
+            done = not may_still_reconsider(ctx.case, ctx.policy)
+        else:
+            done = ctx.case.review_done
         if done:
             return replace(used, state=ctx.state)
         window = find_unclosed(ctx.case.deadlines, kind)
@@ -284,7 +303,7 @@ def _within_window(kind: DeadlineKind, what: str, used: Refusal) -> Guard:
 _pre_request_reconsideration = _within_window(
     K.reconsideration_window,
     "reconsideration",
-    held_back("reconsideration_used", "a reconsideration was already held", None),
+    held_back("reconsideration_used", "no reconsideration is left under this policy", None),
 )
 
 
@@ -293,7 +312,9 @@ def _request_reconsideration(ctx: Context) -> Step | Refusal:
     if reasons is None:
         return invalid("reasons_missing", "state the new evidence for the reconsideration", ctx.state)
     case, now = ctx.case, ctx.now
-    effects: list[Effect] = [MeetDeadline(K.reconsideration_window, now), MarkReconsiderationDone()]
+    held = case.reconsiderations_held + 1
+    used_up = held >= ctx.policy.reconsiderations_allowed
+    effects: list[Effect] = [MeetDeadline(K.reconsideration_window, now), MarkReconsiderationDone(held, used_up)]
     if case.assessor_id is not None:
         effects += [RecordPreviousAssessor(case.assessor_id), SetAssessor(None)]
     effects += open_deadline(case, K.preliminary_decision, now, ctx.policy)
@@ -308,7 +329,8 @@ REQUEST_RECONSIDERATION = EventRule(
     fields=("reasons",),
     guard=_pre_request_reconsideration,
     handler=_request_reconsideration,
-    rule="window open; new evidence stated; once; a different assessor decides",
+    rule="window open; new evidence stated; as many times as the policy's `reconsiderations_allowed` (one by "
+    "default); a different assessor decides",
     opens=(K.preliminary_decision,),
     meets=(K.reconsideration_window,),
 )
@@ -324,6 +346,8 @@ def _pre_convene_panel(ctx: Context) -> Refusal | None:
     rules = ctx.panel_rules(panel.is_review)
     if ctx.state is S.under_review and not panel.is_review:
         return None
+    if all_abstained(panel, rules):
+        return None  # it decided nothing: convened again (the same members may sit), it votes again
     if can_still_decide(panel, rules, ctx.case.referring_organisation_id, ctx.case.is_child):
         return held_back("panel_sitting", "a panel already sits and can still decide", ctx.state)
     return None
@@ -370,7 +394,7 @@ CONVENE_PANEL = EventRule(
     guard=_pre_convene_panel,
     handler=_convene_panel,
     rule="composition rules; a review panel shares no member with the first; re-convene only a panel "
-    "that can no longer decide",
+    "that can no longer decide, or whose votes were all abstentions (it decided nothing: it votes again)",
     opens=(K.formal_decision,),
     meets=(K.panel_convening,),
 )
@@ -389,19 +413,50 @@ def _pre_request_early_decision(ctx: Context) -> Refusal | None:
     return None
 
 
+def person_request_problem(ctx: Context, what: str) -> Refusal | None:
+    """A request of the person is recorded, never assumed: how it was expressed and when, not in the
+    future nor before the case existed (issue 12, point 7)."""
+    request = ctx.event.person_request
+    if request is None:
+        return invalid(
+            "request_missing",
+            f"record how and when the person asked for {what} (in_writing, orally or through_representative)",
+            ctx.state,
+        )
+    if utc(request.at) > ctx.now:
+        return invalid("request_in_future", "the person's request cannot be after now", ctx.state)
+    if utc(request.at) < ctx.case.created_at:
+        return invalid("request_before_case", "the person's request cannot be before the referral", ctx.state)
+    return None
+
+
+def _request_facts(ctx: Context) -> dict[str, FactValue]:
+    request = ctx.event.person_request
+    assert request is not None
+    return {
+        "request_how": request.how.value,
+        "requested_at": utc(request.at).isoformat(),
+        "recorded_by": ctx.actor.user_id,
+    }
+
+
 def _request_early_decision(ctx: Context) -> Step | Refusal:
-    return step([SetEarlyDecisionRequested(ctx.now), *note(ctx.event.note)])
+    problem = person_request_problem(ctx, "an early decision")
+    if problem is not None:
+        return problem
+    return step([SetEarlyDecisionRequested(ctx.now), *note(ctx.event.note)], **_request_facts(ctx))
 
 
 REQUEST_EARLY_DECISION = EventRule(
     E.request_early_decision,
     transitions=(Transition((S.recovery_period, S.formal_assessment), None),),
     senders=_COORDINATOR,
-    fields=("note",),
+    fields=("person_request", "note"),
     guard=_pre_request_early_decision,
     handler=_request_early_decision,
     by="recording the person's own request",
-    rule="policy allows it; while the reflection period runs",
+    rule="policy allows it; while the reflection period runs; how (in writing, orally, through a representative) "
+    "and when the person asked, recorded with who recorded it",
 )
 
 
@@ -444,6 +499,10 @@ def _cast_vote(ctx: Context) -> Step | Refusal:
     rationale = text(ctx.event.rationale)
     if rationale is None:
         return invalid("rationale_missing", "a vote needs a written rationale", ctx.state)
+    panel = ctx.case.panel
+    assert panel is not None  # the relation check guarantees it
+    if vote is Vote.abstain and not may_abstain(panel):
+        return invalid("abstention_not_allowed", "a lone decision maker decides: no abstention", ctx.state)
     return step([RecordVote(ctx.actor.user_id, vote, rationale)], member_id=ctx.actor.user_id, vote=vote.value)
 
 
@@ -454,7 +513,7 @@ CAST_VOTE = EventRule(
     fields=("vote", "rationale"),
     guard=_pre_panel_member_act,
     handler=_cast_vote,
-    rule="one vote per member, with a rationale; not when conflicted",
+    rule="one vote per member, with a rationale; not when conflicted; a lone decision maker cannot abstain",
 )
 
 
@@ -473,6 +532,12 @@ def _panel_decision_problem(ctx: Context, is_review: bool) -> Refusal | None:
         problems += overlap_problems(panel.members, ctx.case.first_panel_member_ids)
     if problems:
         return held_back("panel_cannot_decide", "; ".join(problems), ctx.state)
+    if all_abstained(panel, ctx.panel_rules(is_review)):
+        return held_back(
+            "all_abstained",
+            "every vote cast is an abstention: nobody voted for an outcome; convene the panel again to vote again",
+            ctx.state,
+        )
     return None
 
 
@@ -543,7 +608,8 @@ FORMAL_DECISION = EventRule(
     fields=(),
     guard=_pre_formal_decision,
     handler=_formal_decision,
-    rule="quorum and composition hold; outcome from the votes; not before the reflection period ends "
+    rule="quorum and composition hold; at least one vote for an outcome (all abstentions decide nothing); "
+    "outcome from the votes; not before the reflection period ends "
     "unless the person asked for an early decision",
     opens=(K.review_window, K.panel_convening, K.review_decision, K.support_review),
     meets=(K.formal_decision,),
@@ -608,7 +674,7 @@ REVIEW_DECISION = EventRule(
     fields=(),
     guard=_pre_review_decision,
     handler=_review_decision,
-    rule="review panel with no member of the first; same vote rules; final",
+    rule="review panel with no member of the first; same vote rules (all abstentions decide nothing); final",
     opens=(K.support_review,),
     meets=(K.review_decision,),
 )
@@ -686,19 +752,23 @@ def _pre_withdraw_consent(ctx: Context) -> Refusal | None:
 
 
 def _withdraw_consent(ctx: Context) -> Step | Refusal:
+    problem = person_request_problem(ctx, "the withdrawal of consent")
+    if problem is not None:
+        return problem
     effects: list[Effect] = [SetConsent(False), *end_case(ctx.case, ctx.now), *note(ctx.event.note)]
-    return step(effects, erasure_after_days=ctx.policy.withdrawal_grace_days)
+    return step(effects, erasure_after_days=ctx.policy.withdrawal_grace_days, **_request_facts(ctx))
 
 
 WITHDRAW_CONSENT = EventRule(
     E.withdraw_consent,
     transitions=(Transition(_OPEN, S.withdrawn),),
     senders=frozenset({R.coordinator, R.referring_organisation}),
-    fields=("note",),
+    fields=("person_request", "note"),
     guard=_pre_withdraw_consent,
     handler=_withdraw_consent,
     by="recording the person's wish",
-    rule="adults only; personal data erased after the policy's grace period",
+    rule="adults only; how and when the person asked, recorded with who recorded it; personal data erased "
+    "after the policy's grace period",
 )
 
 
@@ -779,7 +849,8 @@ CLOSE = EventRule(
     guard=_pre_close,
     handler=_close,
     system=True,
-    by="the system job: lapsed windows only",
+    by="the system job: lapsed windows, and cases that can no longer move once the policy's "
+    "`final_negative_closure_days` have passed",
     rule="a reason; voluntary return needs a risk assessment (a child: a best-interests determination); "
     "after a negative decision only once no reconsideration or review can follow",
 )

@@ -23,6 +23,7 @@ from app.workflow.states import (
     EventName,
     FormalOutcome,
     PreliminaryOutcome,
+    RequestChannel,
     Role,
     Sector,
     State,
@@ -77,6 +78,7 @@ class CaseSnapshot:
     panel: PanelSnapshot | None = None
     first_panel_member_ids: frozenset[str] = frozenset()
     reconsideration_done: bool = False
+    reconsiderations_held: int = 0
     review_done: bool = False
     deadlines: tuple[DeadlineSnapshot, ...] = ()
     formal_outcome: FormalOutcome | None = None
@@ -119,6 +121,14 @@ class CarriedOver:
 
 
 @dataclass(frozen=True, slots=True)
+class PersonRequest:
+    """The person's own request, as recorded: how it was expressed and when (who recorded it is the actor)."""
+
+    how: RequestChannel
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class EventRequest:
     """An event and its fields (api-contract "events" table), with ids already resolved into records.
 
@@ -132,7 +142,8 @@ class EventRequest:
     - `referral`: the classification, for `EventName.referral` and `transfer_in`;
     - `carried`: what the sending mechanism decided and granted, for `transfer_in`;
     - `peer`, `peer_reference`: the peer that accepted a transfer and its case reference, for
-      `transfer_completed`.
+      `transfer_completed`;
+    - `person_request`: how and when the person asked, for `request_early_decision` and `withdraw_consent`.
     """
 
     name: EventName
@@ -151,6 +162,7 @@ class EventRequest:
     carried: CarriedOver | None = None
     peer: str | None = None
     peer_reference: str | None = None
+    person_request: PersonRequest | None = None
 
 
 # --- Effects: what the service layer applies, in order, inside the event's one transaction. ---
@@ -292,7 +304,11 @@ class SetStateBeforeSuspension:
 
 @dataclass(frozen=True, slots=True)
 class MarkReconsiderationDone:
-    """The one reconsideration has been used: a second negative decision opens no new window."""
+    """A reconsideration was requested: `held` counts them. Once `used_up` (the policy's
+    `reconsiderations_allowed` reached), a negative decision opens no new window."""
+
+    held: int = 1
+    used_up: bool = True
 
 
 @dataclass(frozen=True, slots=True)

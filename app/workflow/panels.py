@@ -158,6 +158,20 @@ def can_still_decide(panel: PanelSnapshot, rules: PanelRules, referring_organisa
     return not composition_problems(voting, rules, referring_organisation_id, is_child) and len(voting) >= rules.quorum
 
 
+def all_abstained(panel: PanelSnapshot, rules: PanelRules) -> bool:
+    """The quorum is reached and every vote counted is an abstention: nobody voted for an outcome, which is
+    not a tie (a tie rule would decide for a panel that decided nothing). The panel decides nothing: the
+    coordinator convenes it again, and its members vote again (issue 12, point 6)."""
+    identify, not_identify, abstain = tally(panel)
+    return identify == not_identify == 0 and abstain >= rules.quorum
+
+
+def may_abstain(panel: PanelSnapshot) -> bool:
+    """A lone decision maker (the `uk` policy's single caseworker) decides: there is no one else to decide
+    for them, so they cannot abstain."""
+    return len(panel.voting_members) > 1
+
+
 def tally(panel: PanelSnapshot) -> tuple[int, int, int]:
     """Votes for identify, not_identify and abstain, from members without a conflict."""
     counted = [vote for user_id, vote in panel.votes.items() if user_id not in panel.conflicts]
@@ -169,7 +183,8 @@ def tally(panel: PanelSnapshot) -> tuple[int, int, int]:
 
 
 def outcome(panel: PanelSnapshot, rules: PanelRules) -> FormalOutcome:
-    """Majority of identify against not_identify, abstentions aside; a tie goes by the policy's rule."""
+    """Majority of identify against not_identify, abstentions aside; a tie goes by the policy's rule. Only
+    asked once `all_abstained` is false: at least one vote is for an outcome."""
     identify, not_identify, _ = tally(panel)
     if identify > not_identify:
         return FormalOutcome.identified

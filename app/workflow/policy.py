@@ -145,6 +145,11 @@ class Policy(_Strict):
     automatic_review: bool = False
     retention_days_after_closure: int = Field(ge=1)
     withdrawal_grace_days: int = Field(ge=0)
+    # How many reconsiderations of a negative preliminary decision the person may ask for (issue 12, point 8).
+    reconsiderations_allowed: int = Field(default=1, ge=0)
+    # A case that can no longer move (a final negative review, a last negative preliminary decision) is closed
+    # by the worker this many days after that decision; None: it waits in the coordinators' "to close" list.
+    final_negative_closure_days: int | None = Field(default=30, ge=0)
     statistics_suppression_threshold: int = Field(default=5, ge=1)
     service_deadlines: dict[NeedKind, Duration]
     transfers: TransferRules = Field(default_factory=TransferRules)
@@ -293,6 +298,13 @@ def render_policy(policy: Policy) -> str:
         f"automatic review    {'every negative decision' if policy.automatic_review else 'on request'}",
         f"retention           {policy.retention_days_after_closure} days after closure",
         f"withdrawal grace    {policy.withdrawal_grace_days} days before erasure",
+        f"reconsiderations    {policy.reconsiderations_allowed} allowed",
+        "final negative      "
+        + (
+            f"closed by the worker {policy.final_negative_closure_days} days after the decision"
+            if policy.final_negative_closure_days is not None
+            else "waits in the coordinators' list to close"
+        ),
         f"statistics          counts below {policy.statistics_suppression_threshold} suppressed",
         f"from a peer         preliminary identification {policy.transfers.preliminary_identification.value}, "
         f"formal identification {policy.transfers.formal_identification.value}",

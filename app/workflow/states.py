@@ -180,6 +180,25 @@ class Vote(StrEnum):
     abstain = "abstain"
 
 
+class ExploitationScope(StrEnum):
+    """Where the exploitation took place: within the country, or across a border (the associations stress
+    trafficking within France, which a count of cross-border cases alone would hide). `unknown` for a
+    referral that does not say (and for cases referred before it was asked)."""
+
+    internal = "internal"
+    cross_border = "cross_border"
+    unknown = "unknown"
+
+
+class RequestChannel(StrEnum):
+    """How the person expressed a request the workflow must not assume (an early formal decision, the
+    withdrawal of consent): recorded with its time and who recorded it (issue 12, point 7)."""
+
+    in_writing = "in_writing"
+    orally = "orally"
+    through_representative = "through_representative"
+
+
 class AgeOutcome(StrEnum):
     """The result of an age assessment."""
 

@@ -109,17 +109,26 @@ def open_deadline(
             # period carried over from a peer mechanism, docs/transfers.md).
             return []
         # Keep the one-non-closed-per-kind invariant: a stale one is closed before a new one opens.
-        effects.append(close_deadline(existing, now))
+        effects += close_deadline(existing, now)
     effects.append(OpenDeadline(kind, now, due))
     return effects
 
 
-def close_deadline(deadline: DeadlineSnapshot, now: datetime) -> Effect:
+def close_deadline(deadline: DeadlineSnapshot, now: datetime) -> list[Effect]:
     """How a deadline ends when the case (or its purpose) ends: a right whose end has passed was fully had
-    (met at its end); anything else is cancelled."""
+    (met at its end); anything else is cancelled. A paused duty is first resumed, as `meet` does, so its due
+    time says whether it was already overdue when it stopped: a duty cancelled after its due time stays a
+    breach in the compliance report (issue 12, point 1), one cancelled before it stays out of the rate."""
     if deadline.is_right and now >= deadline.due_at:
-        return MeetDeadline(deadline.kind, deadline.due_at)
-    return CancelDeadline(deadline.kind, now)
+        return [MeetDeadline(deadline.kind, deadline.due_at)]
+    return [*_resume_if_paused(deadline, now), CancelDeadline(deadline.kind, now)]
+
+
+def _resume_if_paused(deadline: DeadlineSnapshot, now: datetime) -> list[Effect]:
+    if deadline.paused_at is None:
+        return []
+    remaining = deadline.remaining if deadline.remaining is not None else timedelta(0)
+    return [ResumeDeadline(deadline.kind, now, now + remaining)]
 
 
 def meet(case: CaseSnapshot, kind: DeadlineKind, now: datetime) -> list[Effect]:
@@ -128,17 +137,12 @@ def meet(case: CaseSnapshot, kind: DeadlineKind, now: datetime) -> list[Effect]:
     deadline = find_unclosed(case.deadlines, kind)
     if deadline is None:
         return []
-    effects: list[Effect] = []
-    if deadline.paused_at is not None:
-        remaining = deadline.remaining if deadline.remaining is not None else timedelta(0)
-        effects.append(ResumeDeadline(kind, now, now + remaining))
-    effects.append(MeetDeadline(kind, now))
-    return effects
+    return [*_resume_if_paused(deadline, now), MeetDeadline(kind, now)]
 
 
 def end_case(case: CaseSnapshot, now: datetime) -> list[Effect]:
     """A terminal state keeps no running clock: duties are cancelled, rights met if over, else cancelled."""
-    effects: list[Effect] = [close_deadline(d, now) for d in case.deadlines if not d.is_closed]
+    effects: list[Effect] = [e for d in case.deadlines if not d.is_closed for e in close_deadline(d, now)]
     if case.state_before_suspension is not None:
         effects.append(SetStateBeforeSuspension(None))
     if case.panel is not None:

@@ -193,3 +193,8 @@ def refused(
     body = assert_problem(send(client, account, case_id, event, **fields), status)
     assert footprint(ctx, case_id) == before, f"a refused {event} changed the case"
     return body
+
+
+def asked(clock: FrozenClock, how: str = "in_writing", before: timedelta = timedelta(0)) -> dict[str, str]:
+    """The `request` field of `request_early_decision` and `withdraw_consent`: the person asked `before` now."""
+    return {"how": how, "at": (clock.now() - before).isoformat()}

@@ -16,7 +16,7 @@ from app.config import get_settings
 from app.models import AuditEntry
 from app.services import audit
 from app.services.context import ServiceContext
-from tests.api.case_helpers import Cast, audit_count, new_case, step
+from tests.api.case_helpers import Cast, asked, audit_count, new_case, step
 from tests.api.conftest import World
 
 TARGET = 3  # an entry in the middle of the chain
@@ -46,7 +46,7 @@ def _some_history(ctx: ServiceContext, world: World, client: TestClient, clock: 
     step(ctx, client, cast.referrer, case_id, "report_missing")
     step(ctx, client, cast.coordinator, case_id, "report_found")
     other_id = new_case(client, cast.referrer)["id"]
-    step(ctx, client, cast.referrer, other_id, "withdraw_consent")
+    step(ctx, client, cast.referrer, other_id, "withdraw_consent", request=asked(clock))
     assert audit_count(ctx) >= TARGET + 2
     return cast
 

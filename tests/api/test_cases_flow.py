@@ -6,7 +6,7 @@ to leave version, history and audit log unchanged (`refused`)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from fastapi.testclient import TestClient
 
@@ -14,6 +14,7 @@ from app.clock import FrozenClock
 from app.services.context import ServiceContext
 from tests.api.case_helpers import (
     Cast,
+    asked,
     at,
     audit_count,
     deadline,
@@ -211,13 +212,21 @@ def test_adult_withdraws_consent_and_the_case_ends(
     cast = Cast(world, clock)
     case_id = new_case(client, cast.referrer)["id"]
     clock.advance(timedelta(minutes=10))
-    case = step(ctx, client, cast.referrer, case_id, "withdraw_consent", note="the person asked to stop")
+    problem = refused(ctx, client, cast.referrer, case_id, "withdraw_consent", 422, note="the person asked to stop")
+    assert "how and when the person asked" in problem["detail"]
+    request = asked(clock, "through_representative", timedelta(minutes=5))
+    case = step(
+        ctx, client, cast.referrer, case_id, "withdraw_consent", note="the person asked to stop", request=request
+    )
     assert case["state"] == "withdrawn"
     assert statuses(case) == {"preliminary_decision": "cancelled"}
     assert case["allowed_events"] == []
     history = client.get(f"/api/v1/cases/{case_id}/history", headers=cast.referrer.headers).json()
     assert history[-1]["event"] == "withdraw_consent" and history[-1]["has_text"] is True
     assert history[-1]["facts"]["erasure_after_days"] == 30
+    facts = history[-1]["facts"]
+    assert (facts["request_how"], facts["recorded_by"]) == ("through_representative", str(cast.referrer.user_id))
+    assert datetime.fromisoformat(facts["requested_at"]) == clock.now() - timedelta(minutes=5)
     problem = refused(
         ctx, client, cast.coordinator, case_id, "assign_assessor", 409, assessor_id=str(cast.referrer.user_id)
     )

@@ -14,6 +14,7 @@ from app.services.context import ServiceContext
 from app.services.errors import Conflict
 from tests.api.case_helpers import (
     Cast,
+    asked,
     at,
     audit_count,
     deadline,
@@ -69,7 +70,7 @@ def test_a_withdrawn_case_is_erased_after_the_grace_period_once(
 ) -> None:
     cast = Cast(world, clock)
     case_id = new_case(client, cast.referrer)["id"]
-    step(ctx, client, cast.referrer, case_id, "withdraw_consent")
+    step(ctx, client, cast.referrer, case_id, "withdraw_consent", request=asked(clock))
     url = f"/api/v1/cases/{case_id}/identity"
     assert client.get(url, params={"purpose": "assessment"}, headers=cast.referrer.headers).status_code == 200
     clock.advance(timedelta(days=ctx.policy.withdrawal_grace_days + 1))

@@ -56,6 +56,7 @@ def non_identifying_steps(page: Page, language: str, age: str, check: Check = ch
     continue_(page, language)
     check(page, "exploitation")
     page.get_by_label("Exploitation sexuelle" if fr else "Sexual exploitation").check()
+    page.get_by_label("Sur le territoire national" if fr else "Within the country").check()
     continue_(page, language)
 
 

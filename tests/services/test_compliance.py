@@ -38,7 +38,14 @@ def timeline(ctx: ServiceContext, clock: FrozenClock) -> ServiceContext:
     clock.set(start + DAY)
     event(ctx, assessor, a, "preliminary_decision", outcome="positive", reasons="reasonable grounds")
     event(ctx, coordinator, d, "report_missing")
-    event(ctx, coordinator, e, "withdraw_consent", note="the person's own wish")
+    event(
+        ctx,
+        coordinator,
+        e,
+        "withdraw_consent",
+        note="the person's own wish",
+        request={"how": "in_writing", "at": start.isoformat()},
+    )
     clock.set(start + 10 * DAY)
     event(ctx, assessor, b, "preliminary_decision", outcome="positive", reasons="reasonable grounds")
     clock.set(start + 20 * DAY)

@@ -22,7 +22,7 @@ from app.models import Case
 from app.security.permissions import Principal
 from app.services import cases
 from app.services.cases.core import load_snapshot
-from app.services.cases.events import EventInput, event_request
+from app.services.cases.events import EventInput, PersonRequestInput, event_request
 from app.services.context import ServiceContext
 from app.services.errors import ServiceError
 from app.workflow import (
@@ -34,6 +34,7 @@ from app.workflow import (
     EventName,
     Referral,
     Refusal,
+    RequestChannel,
     Vote,
     apply_decision,
     decide,
@@ -96,10 +97,12 @@ def _candidates(cast: Cast, case: CaseSnapshot) -> list[tuple[Principal, EventIn
     for member in (m for m in [*cast.first_panel, *cast.review_panel] if str(m.user_id) in seated):
         found.append((member, EventInput(E.declare_conflict, reason="knows the family")))
         found += [(member, EventInput(E.cast_vote, vote=vote, rationale="my reasons")) for vote in Vote]
-    for name in (E.request_early_decision, E.formal_decision, E.review_decision, E.report_found):
+    for name in (E.formal_decision, E.review_decision, E.report_found):
         found.append((c, EventInput(name, note="a note")))
+    asked = PersonRequestInput(how=RequestChannel.orally, at=case.created_at)
+    found.append((c, EventInput(E.request_early_decision, note="a note", request=asked)))
     found += [(who, EventInput(E.report_missing)) for who in (cast.referrer, cast.caseworker)]
-    found.append((cast.referrer, EventInput(E.withdraw_consent, note="the person's wish")))
+    found.append((cast.referrer, EventInput(E.withdraw_consent, note="the person's wish", request=asked)))
     for reason in (CloseReason.support_completed, CloseReason.no_reconsideration, CloseReason.lost_contact):
         found.append((c, EventInput(E.close, reason=reason.value)))
     back = EventInput(E.close, reason="voluntary_return", risk_assessment="assessed", best_interests_determination="b")

@@ -11,7 +11,7 @@ from tests.web.helpers import WebClient
 ADULT = {
     "age": {"age_band": "25-34", "age_disputed": "no"},
     "person": {"gender": "female", "nationality": "NG", "region": "FR-93"},
-    "exploitation": {"forms": ["sexual_exploitation"]},
+    "exploitation": {"forms": ["sexual_exploitation"], "exploitation_scope": "internal"},
     "consent": {"consent": "yes"},
     "identity": {"full_name": "Zorabelle Quintavox", "phone": "+33 6 00 00 00 00"},
     "account": {"what_happened": "Fictional account: promised a job, made to work without pay."},

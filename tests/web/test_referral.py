@@ -7,9 +7,10 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 from app.clock import FrozenClock
+from app.models import Case
 from app.services import referral_drafts, scheduler
 from app.services.context import ServiceContext
 from tests.web.helpers import WebClient, create_account
@@ -54,6 +55,8 @@ def test_an_adult_is_referred_through_every_step_and_gets_a_receipt(ctx: Service
     check = web.get(f"{draft}/check")
     assert check.status_code == 200
     assert NAME in check.text and "Exploitation sexuelle" in check.text and "Seine-Saint-Denis" in check.text
+    assert "Lieu de l’exploitation" in check.text or "Lieu de l'exploitation" in check.text
+    assert "Sur le territoire national" in check.text
     assert f'href="{draft}/identity?change=check"' in check.text
     # A change from the check page comes back to it.
     changed = web.submit(
@@ -68,6 +71,9 @@ def test_an_adult_is_referred_through_every_step_and_gets_a_receipt(ctx: Service
     receipt = web.get(receipt_path)
     reference = re.search(r"MNR-\d{4}-\d{5}", receipt.text)
     assert reference and "Orientation envoyée" in receipt.text
+    with ctx.read_sessions() as session:
+        scope = session.scalar(select(Case.exploitation_scope).where(Case.reference == reference.group(0)))
+    assert scope == "internal"  # counted in the statistics' exploitation_scope table
     assert NAME not in receipt.text and "identification préliminaire" in receipt.text
     # The draft is gone; a second click on "send" finds nothing and makes no second case.
     assert web.get(draft).status_code == 404

@@ -13,9 +13,11 @@ from app.workflow import (
     EventName,
     EventRequest,
     PanelMember,
+    PersonRequest,
     Policy,
     Referral,
     Refusal,
+    RequestChannel,
     Role,
     Sector,
     State,
@@ -54,6 +56,11 @@ OTHER_REFERRER = Actor("u-ref2", "org-other", Sector.ngo, frozenset({Role.referr
 CASEWORKER = Actor("u-cw", "org-shelter", Sector.ngo, frozenset({Role.caseworker}))
 AUDITOR = Actor("u-aud", "org-audit", Sector.coordination, frozenset({Role.auditor}))
 ADMIN = Actor("u-admin", "org-op", Sector.coordination, frozenset({Role.admin}))
+
+
+def asked(name: EventName, at: datetime, how: RequestChannel = RequestChannel.in_writing) -> EventRequest:
+    """An event that records the person's own request (`request_early_decision`, `withdraw_consent`)."""
+    return EventRequest(name, person_request=PersonRequest(how, at))
 
 
 def assessor(n: int = 1, sector: Sector = Sector.ngo) -> PanelMember:

@@ -41,6 +41,7 @@ from tests.workflow.helpers import (
     UK_DECISION_MAKER,
     UK_MAAP,
     Harness,
+    asked,
     assessor,
     assessor_actor,
     member,
@@ -140,7 +141,7 @@ def test_a_child_cannot_withdraw_and_an_age_assessment_switches_to_adult_rules()
     cancelled = {e.kind for e in decision.effects if isinstance(e, CancelDeadline)}
     assert cancelled == {DeadlineKind.child_protection_referral, DeadlineKind.guardian_appointment}
     assert harness.case is not None and not harness.case.is_child and harness.case.consent_given
-    assert harness.ok(COORDINATOR, EventRequest(E.withdraw_consent), T0).new_state is State.withdrawn
+    assert harness.ok(COORDINATOR, asked(E.withdraw_consent, T0), T0).new_state is State.withdrawn
 
 
 def test_an_adult_without_consent_after_age_assessment_is_withdrawn() -> None:
@@ -221,7 +222,7 @@ def test_formal_decision_waits_for_the_reflection_period_unless_asked() -> None:
     )
     # Positive decision on Monday 3 March (10:00 Paris) + 30 days = Wednesday 2 April.
     assert refusal.message == "the reflection period runs until 2025-04-02"
-    harness.ok(COORDINATOR, EventRequest(E.request_early_decision), T0 + timedelta(days=4))
+    harness.ok(COORDINATOR, asked(E.request_early_decision, T0 + timedelta(days=4)), T0 + timedelta(days=4))
     decision = harness.ok(COORDINATOR, EventRequest(E.formal_decision), T0 + timedelta(days=4))
     assert decision.new_state is State.identified and decision.facts["early_decision"] is True
 
@@ -324,7 +325,7 @@ def test_close_rules_and_voluntary_return() -> None:
 
 def test_a_running_right_is_cancelled_when_the_case_ends_first() -> None:
     harness = to_recovery()
-    decision = harness.ok(REFERRER, EventRequest(E.withdraw_consent), T0 + timedelta(days=3))
+    decision = harness.ok(REFERRER, asked(E.withdraw_consent, T0 + timedelta(days=3)), T0 + timedelta(days=3))
     assert CancelDeadline(DeadlineKind.reflection_period, T0 + timedelta(days=3)) in decision.effects
     assert decision.facts["erasure_after_days"] == FR.withdrawal_grace_days
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from app.services.cases.events import ShortText, Text
-from app.workflow import AgeBand, ExploitationForm, Gender
+from app.workflow import AgeBand, ExploitationForm, ExploitationScope, Gender
 from app.workflow.communication import CommunicationAid, language_code
 from app.workflow.indicators import indicator_codes
 
@@ -95,6 +95,10 @@ class ReferralIn(_Strict):
     nationality: Nationality
     region: Region
     exploitation_forms: list[ExploitationForm] = Field(min_length=1, max_length=11)
+    exploitation_scope: ExploitationScope = Field(
+        default=ExploitationScope.unknown,
+        description="internal (within the country) or cross_border; unknown when the referrer cannot say",
+    )
     indicators: list[str] = Field(default_factory=list, max_length=200)
     consent: ConsentIn
     asylum_interview_reference: ShortText | None = None

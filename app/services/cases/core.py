@@ -158,6 +158,7 @@ def snapshot_of(case: Case, panel: Panel | None) -> CaseSnapshot:
         panel=panel_snapshot,
         first_panel_member_ids=frozenset(case.first_panel_member_ids),
         reconsideration_done=case.reconsideration_done,
+        reconsiderations_held=case.reconsiderations_held,
         review_done=case.review_done,
         deadlines=tuple(_deadline_snapshot(d) for d in case.deadlines if d.kind in WORKFLOW_DEADLINE_KINDS),
         formal_outcome=FormalOutcome(case.formal_outcome) if case.formal_outcome else None,
@@ -230,6 +231,21 @@ def _unclosed(case: Case, kind: DeadlineKind) -> Deadline:
         if row.kind == kind.value and row.met_at is None and row.cancelled_at is None:
             return row
     raise AssertionError(f"the workflow addressed a {kind.value} deadline the case does not hold")
+
+
+def _record_outcome(case: Case, stage: str, outcome: str, now: datetime) -> None:
+    """The decision that stands (`preliminary_*`, `formal_*`), and each decision apart: the first preliminary
+    and the first formal decision are never overwritten, the review decision has its own columns."""
+    if stage == "preliminary":
+        case.preliminary_outcome, case.preliminary_decided_at = outcome, now
+        if case.first_preliminary_outcome is None:
+            case.first_preliminary_outcome, case.first_preliminary_decided_at = outcome, now
+        return
+    case.formal_outcome, case.formal_decided_at = outcome, now
+    if stage == "review":
+        case.review_outcome, case.review_decided_at = outcome, now
+    elif case.first_formal_outcome is None:
+        case.first_formal_outcome, case.first_formal_decided_at = outcome, now
 
 
 def _seat(panel: Panel | None, user_id: str) -> PanelSeat:
@@ -316,16 +332,13 @@ def _apply_effects(
             case model.SetConsent(given):
                 case.consent_given = given
             case model.RecordOutcome(stage, outcome, reasons):
-                if stage == "preliminary":
-                    case.preliminary_outcome, case.preliminary_decided_at = outcome, now
-                else:
-                    case.formal_outcome, case.formal_decided_at = outcome, now
+                _record_outcome(case, stage, outcome, now)
                 if reasons:
                     texts["reasons"] = reasons
             case model.SetStateBeforeSuspension(state):
                 case.state_before_suspension = state.value if state else None
-            case model.MarkReconsiderationDone():
-                case.reconsideration_done = True
+            case model.MarkReconsiderationDone(held, used_up):
+                case.reconsiderations_held, case.reconsideration_done = held, used_up
             case model.MarkReviewDone():
                 case.review_done = True
             case model.SetClosure(reason, risk_assessment, best_interests):

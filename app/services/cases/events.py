@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints
 from sqlalchemy.orm import Session
 
 from app.db import transaction
@@ -35,7 +35,9 @@ from app.workflow import (
     EventName,
     EventRequest,
     PanelMember,
+    PersonRequest,
     PreliminaryOutcome,
+    RequestChannel,
     Role,
     Sector,
     Vote,
@@ -45,6 +47,17 @@ from app.workflow import (
 #: A free text the service keeps (reasons, rationales, notes, assessments), and a short one (a reason code).
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+
+
+@dataclass(frozen=True)
+class PersonRequestInput:
+    """The person's own request behind `request_early_decision` and `withdraw_consent`: how it was
+    expressed and when (a time with its offset); who recorded it is the caller."""
+
+    __pydantic_config__: ClassVar[ConfigDict] = ConfigDict(extra="forbid")
+
+    how: RequestChannel
+    at: AwareDatetime
 
 
 @dataclass(frozen=True)
@@ -66,6 +79,13 @@ class EventInput:
     risk_assessment: Text | None = None
     best_interests_determination: Text | None = None
     consent_given: bool | None = None
+    request: Annotated[
+        PersonRequestInput | None,
+        Field(
+            description="required by request_early_decision and withdraw_consent: how (in_writing, orally, "
+            "through_representative) and when the person asked; the caller is recorded as who recorded it"
+        ),
+    ] = None
 
 
 def _resolve_user(session: Session, user_id: uuid.UUID, field: str) -> PanelMember:
@@ -110,6 +130,7 @@ def event_request(session: Session, event: EventInput) -> EventRequest:
         risk_assessment=event.risk_assessment,
         best_interests_determination=event.best_interests_determination,
         consent_given=event.consent_given,
+        person_request=PersonRequest(event.request.how, event.request.at) if event.request is not None else None,
     )
 
 

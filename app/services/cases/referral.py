@@ -26,7 +26,7 @@ from app.services.cases.core import actor_ids_of, append_decision_audit, audit_a
 from app.services.cases.views import CASE_VIEW, CaseView, ViewExtras, case_view
 from app.services.context import ServiceContext
 from app.services.errors import FieldProblem, InvalidInput, refused
-from app.workflow import AgeBand, Decision, Referral, Refusal, decide_referral
+from app.workflow import AgeBand, Decision, ExploitationScope, Referral, Refusal, decide_referral
 from app.workflow.communication import clear_needs, needs_note
 from app.workflow.references import format_reference
 
@@ -48,6 +48,7 @@ class ReferralInput:
     indicators: list[str]
     consent_given: bool
     asylum_interview_reference: str | None = None
+    exploitation_scope: str = "unknown"
 
     @property
     def date_of_birth(self) -> date | None:
@@ -187,6 +188,7 @@ def create_case(
         nationality=referral.nationality,
         region=referral.region,
         exploitation_forms=sorted(referral.exploitation_forms),
+        exploitation_scope=ExploitationScope(referral.exploitation_scope).value,
         indicators=sorted(referral.indicators),
         needs=needs,
         consent_given=referral.consent_given,

@@ -28,6 +28,7 @@ from app.workflow import (
     DeadlineStatus,
     EventName,
     ExploitationForm,
+    ExploitationScope,
     Gender,
     State,
     allowed_events,
@@ -69,6 +70,7 @@ class CaseView:
     nationality: str
     region: str
     exploitation_forms: list[ExploitationForm]
+    exploitation_scope: ExploitationScope
     indicators: list[str]
     needs: dict[str, Any]
     referring_organisation_id: uuid.UUID
@@ -173,6 +175,7 @@ def case_view(
         nationality=case.nationality,
         region=case.region,
         exploitation_forms=[ExploitationForm(form) for form in case.exploitation_forms],
+        exploitation_scope=ExploitationScope(case.exploitation_scope),
         indicators=list(case.indicators),
         needs=dict(case.needs),
         referring_organisation_id=case.referring_organisation_id,

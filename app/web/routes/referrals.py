@@ -103,6 +103,7 @@ def _step_context(page: Page, slug: str, answers: dict[str, Any]) -> dict[str, A
         ]
     elif slug == "exploitation":
         context["exploitation_forms"] = rf.form_choices(gettext)
+        context["exploitation_scopes"] = rf.scope_choices(gettext)
     elif slug == "indicators":
         context.update(_indicator_groups(page, answers))
     elif slug == "needs":
