@@ -7,6 +7,7 @@ write docs/benchmarks.md. Creates its own PostgreSQL database and drops it at th
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shlex
@@ -22,6 +23,7 @@ from sqlalchemy.engine import make_url
 
 from app.clock import SystemClock
 from app.config import load_settings
+from app.migrate import upgrade
 from app.services.context import ServiceContext
 from bench import generate, micro
 from bench.load import (
@@ -108,7 +110,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--postgres-url", default=os.environ.get("NRM_BENCH_POSTGRES_URL", DEFAULT_ADMIN_URL))
     parser.add_argument("--output", type=Path, default=Path("docs/benchmarks.md"))
     parser.add_argument("--keep-database", action="store_true", help="do not drop the generated database")
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        help="where the key file and the generation's figures (generated.json) are kept (default: a new temp dir)",
+    )
+    parser.add_argument(
+        "--generate-only", action="store_true", help="generate the data into --work-dir, keep the database, stop"
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="measure the database a --generate-only run left in --work-dir (migrated to head first) "
+        "instead of generating one; the report gives that generation's figures",
+    )
     args = parser.parse_args(argv)
+    if (args.reuse or args.generate_only) and args.work_dir is None:
+        parser.error("--reuse and --generate-only need --work-dir")
     require_wrk()
     command = (
         "make bench"
@@ -118,19 +136,42 @@ def main(argv: list[str] | None = None) -> None:
 
     started = datetime.now(UTC)
     admin_url = make_url(args.postgres_url)
-    name = f"nrm_bench_{os.getpid()}"
+    work = args.work_dir or Path(tempfile.mkdtemp(prefix="nrm-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    key_file = work / "keys" / "nrm.keys"
+    figures_file = work / "generated.json"
+    if args.reuse:
+        gen = json.loads(figures_file.read_text())
+        name = gen["database"]
+    else:
+        name = f"nrm_bench_{os.getpid()}"
     database_url = admin_url.set(database=name).render_as_string(hide_password=False)
     dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
     admin = _admin_engine(args.postgres_url)
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    work = Path(tempfile.mkdtemp(prefix="nrm-bench-"))
-    key_file = work / "keys" / "nrm.keys"
+    keep = args.keep_database or args.reuse or args.generate_only
+    if not args.reuse:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
     servers: list[Any] = []
     try:
-        print(f"bench: database {name}, {args.cases:,} cases", flush=True)
-        gen = generate.generate(database_url, key_file, args.cases)
-        print(f"bench: generated {gen['rows']:,} rows at {gen['rows_per_second']:,.0f} rows/s", flush=True)
+        if args.reuse:
+            print(f"bench: reusing database {name} ({gen['cases']:,} cases, generated {gen['generated_at']})")
+            upgrade(database_url)  # indexes and tables added since the data were generated
+        else:
+            print(f"bench: database {name}, {args.cases:,} cases", flush=True)
+            gen = generate.generate(database_url, key_file, args.cases)
+            gen = {
+                **gen,
+                "now": gen["now"].isoformat(),
+                "database": name,
+                "generated_at": f"{started:%Y-%m-%d %H:%M} UTC",
+            }
+            figures_file.write_text(json.dumps(gen, indent=1))
+            figures_file.chmod(0o600)  # the demo accounts' passwords
+            print(f"bench: generated {gen['rows']:,} rows at {gen['rows_per_second']:,.0f} rows/s", flush=True)
+            if args.generate_only:
+                print(f"bench: kept database {name}; measure it with --reuse --work-dir {work}", flush=True)
+                return
         read_ids, event_ids = _ids(database_url, work)
         machine = _machine(database_url)
 
@@ -257,7 +298,7 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         for server in servers:
             server.stop()
-        if not args.keep_database:
+        if not keep:
             time.sleep(0.5)
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
