@@ -25,18 +25,24 @@ from app.clock import SystemClock
 from app.config import load_settings
 from app.migrate import upgrade
 from app.services.context import ServiceContext
-from bench import generate, micro
+from bench import generate, micro, worker
 from bench.load import (
     IDS,
     WrkResult,
     baseline_server,
+    combined,
+    cookie_lua,
     headers_lua,
     log_in,
     lua_script,
     nrm_server,
+    page_exists,
     require_wrk,
     run_wrk,
+    run_wrk_together,
     timed_get,
+    timed_page,
+    web_sign_in,
 )
 from bench.report import Row, write_report
 
@@ -263,9 +269,44 @@ def main(argv: list[str] | None = None) -> None:
         svc_compliance = run_wrk(service.base_url, get_auditor, seconds=seconds, path="/api/v1/audit/compliance")
         single_compliance = timed_get(service.base_url + "/api/v1/audit/compliance", tokens["auditor"], 5)
         single_overdue = timed_get(service.base_url + "/api/v1/cases?overdue=true", tokens["coordinator"], 20)
+        # The coordinator's web queue: /queue where the web application has it, else their /my-work page.
+        cookie = web_sign_in(service.base_url, "coordinator", accounts["coordinator"])
+        queue_path = "/queue" if page_exists(service.base_url + "/queue", cookie) else "/my-work"
+        page_script = lua_script(work, "page", cookie_lua(cookie))
+        svc_queue = run_wrk(service.base_url, page_script, seconds=seconds, path=queue_path)
+        single_queue = timed_page(service.base_url + queue_path, cookie, 20)
         svc_rss = service.peak_rss_mib()
         service.stop()
         servers.remove(service)
+
+        print("bench: two service processes on one database", flush=True)
+        pair = [nrm_server(8103 + i, env, work / f"service{i}.log") for i in range(2)]
+        servers += pair
+        pair_scripts = [
+            lua_script(
+                work,
+                f"referral{i}",
+                headers_lua(log_in(server.base_url, "referrer", accounts["referrer"]))
+                + f'wrk.method = "POST"\nwrk.headers = headers\nwrk.body = [[{body}]]\n',
+            )
+            for i, server in enumerate(pair)
+        ]
+        pair_referral = run_wrk_together(
+            [(server.base_url, script, "/api/v1/referrals") for server, script in zip(pair, pair_scripts, strict=True)],
+            seconds=seconds,
+            connections=5,
+        )
+        for server in pair:
+            server.stop()
+            servers.remove(server)
+        two_processes = combined(pair_referral)
+
+        print("bench: worker passes", flush=True)
+        ctx = ServiceContext.build(load_settings(database_url=database_url, key_file=key_file), SystemClock())
+        try:
+            passes = worker.passes(ctx)
+        finally:
+            ctx.close()
         rows += [
             _wrk_row("service /health (same wrk, the service's own floor)", svc_health, wrk_health),
             _wrk_row("create a referral", svc_referral, base_insert, "ratio to the bare INSERT"),
@@ -273,6 +314,15 @@ def main(argv: list[str] | None = None) -> None:
             _wrk_row("read a case", svc_read, base_select, "ratio to the bare PK SELECT"),
             _wrk_row("list overdue cases, first page (50)", svc_overdue, base_select, "ratio to the bare PK SELECT"),
             _wrk_row("compliance report (by kind)", svc_compliance, base_select, "ratio to the bare PK SELECT"),
+            _wrk_row(
+                f"coordinator's web queue page ({queue_path})", svc_queue, base_select, "ratio to the bare PK SELECT"
+            ),
+            _wrk_row(
+                "create a referral, two service processes (5 clients each)",
+                two_processes,
+                svc_referral,
+                "ratio to one process",
+            ),
         ]
         write_report(
             args.output,
@@ -283,7 +333,9 @@ def main(argv: list[str] | None = None) -> None:
             gen=gen,
             rows=rows,
             micros=micros,
-            single={"compliance": single_compliance, "overdue": single_overdue},
+            single={"compliance": single_compliance, "overdue": single_overdue, "queue": single_queue},
+            queue_path=queue_path,
+            passes=passes,
             rss={"service": svc_rss, "baseline": base_rss},
             wrk={
                 "health": wrk_health,
@@ -291,6 +343,7 @@ def main(argv: list[str] | None = None) -> None:
                 "select": base_select,
                 "referral": svc_referral,
                 "read": svc_read,
+                "two_processes": two_processes,
             },
             seconds=seconds,
         )

@@ -283,3 +283,28 @@ def run_wrk_together(runs: list[tuple[str, Path, str]], *, seconds: int, connect
             for base, script, path in runs
         ]
         return [f.result() for f in futures]
+
+
+def page_exists(url: str, cookie: str) -> bool:
+    request = urllib.request.Request(url, headers={"Cookie": cookie})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return bool(response.status == 200)
+    except urllib.error.HTTPError:
+        return False
+
+
+def combined(results: list[WrkResult]) -> WrkResult:
+    """Runs made at the same time, as one: requests added over the longest duration; latencies are the worst
+    run's (wrk gives percentiles per run, not the merged distribution)."""
+    seconds = max(r.seconds for r in results)
+    return WrkResult(
+        requests=sum(r.requests for r in results),
+        seconds=seconds,
+        non2xx=sum(r.non2xx for r in results),
+        socket_errors=sum(r.socket_errors for r in results),
+        p50_ms=max(r.p50_ms for r in results),
+        p95_ms=max(r.p95_ms for r in results),
+        p99_ms=max(r.p99_ms for r in results),
+        max_ms=max(r.max_ms for r in results),
+    )
