@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> None:
                 *micro.identity_crypto(),
                 micro.deadline_computation(),
                 micro.audit_verification_memory(),
-                micro.audit_verification_database(ctx),
+                *micro.audit_verification_database(ctx),
             ]
         finally:
             ctx.close()

@@ -18,6 +18,7 @@ from app.db import read_only, transaction
 from app.models import AuditEntry, AuditHead
 from app.security.audit_chain import ChainHead, VerifyResult, new_entry, verify_chain
 from app.security.keyfile import KeyRing
+from app.services import audit_stretches
 from app.services.context import ServiceContext
 
 VERIFY_BATCH = 5_000
@@ -139,16 +140,35 @@ def _all_entries(session: Session, upto: int) -> Iterator[AuditEntry]:
         session.expunge_all()
 
 
-def verify(ctx: ServiceContext, expected_head: ChainHead | None = None) -> VerifyResult:
+def verify(
+    ctx: ServiceContext,
+    expected_head: ChainHead | None = None,
+    *,
+    processes: int = 1,
+    min_stretch: int = audit_stretches.MIN_STRETCH,
+) -> VerifyResult:
     """Check the whole chain up to the head recorded when the check starts. A read-only session takes no
     lock, so entries may be appended meanwhile: the head is read first and later entries are left for the next
-    check (an entry and the head that counts it are committed together, so every entry up to it is there)."""
+    check (an entry and the head that counts it are committed together, so every entry up to it is there).
+
+    With `processes` > 1 a long log is verified in stretches in that many processes
+    (`audit_stretches`); a log that is not good is then passed over once more in order, so the answer,
+    first bad entry and wording included, is the same either way."""
     with read_only(ctx.read_sessions) as session:
         recorded = session.get(AuditHead, 1)
         assert recorded is not None, "the migration creates the audit head row"
         recorded_sequence = recorded.sequence
-        entries = _all_entries(session, upto=recorded_sequence)
-        result = verify_chain(ctx.keyring.audit_hmac_key, entries, expected_head=expected_head)
+        result = audit_stretches.verify_in_processes(
+            ctx.settings.database_url,
+            ctx.keyring.audit_hmac_key,
+            recorded_sequence,
+            processes=processes,
+            expected_head=expected_head,
+            min_stretch=min_stretch,
+        )
+        if result is None:
+            entries = _all_entries(session, upto=recorded_sequence)
+            result = verify_chain(ctx.keyring.audit_hmac_key, entries, expected_head=expected_head)
         if result.valid and recorded_sequence != result.entries:
             # Entries cut from the end leave a shorter chain that is valid in itself; the head row knows better.
             return VerifyResult(
