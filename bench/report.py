@@ -10,7 +10,7 @@ from typing import Any
 
 from bench.load import WrkResult
 from bench.micro import Timing
-from bench.worker import TimedPass
+from bench.worker import PASS_LIMIT, TimedPass
 
 
 @dataclass(frozen=True)
@@ -138,9 +138,11 @@ def write_report(
         "",
         "## The worker",
         "",
-        "`scheduler.run_pass` (what `nrm worker` runs every few minutes) over the whole database, timed in-process. "
-        "The first pass meets the backlog the generated data leave (windows lapsed and closures past retention "
-        "over ten years, as if no worker had ever run); the next one is a worker's steady state.",
+        "`scheduler.run_pass` (what `nrm worker` runs every few minutes) over the whole database, timed in-process, "
+        f"each pass acting on at most {PASS_LIMIT} cases per kind of closure and of erasure (`run_pass(limit=...)`): "
+        "the generated data leave a backlog of ten years without a worker (hundreds of thousands of closed cases "
+        "past retention at a million cases), so each pass does every selection over the whole database and a "
+        "bounded amount of work, the most a worker running every few minutes meets.",
         "",
         "| pass | time | what it did |",
         "|---|---:|---|",
@@ -167,7 +169,6 @@ def write_report(
     verify_mem = by_name["audit verification, in memory"]
     referral, insert, read, select = wrk["referral"], wrk["insert"], wrk["read"], wrk["select"]
     pair = wrk["two_processes"]
-    steady = passes[-1].seconds
     scale = f"{gen['cases']:,} cases"
     targets = [
         (
@@ -203,8 +204,8 @@ def write_report(
         ),
         (
             f"a worker pass under 60 s (measured at {scale})",
-            f"{steady:,.1f} s (steady state; first pass with the generated backlog {passes[0].seconds:,.1f} s)",
-            steady < 60,
+            f"{max(t.seconds for t in passes):,.1f} s (slowest pass, each at most {PASS_LIMIT} cases per job)",
+            max(t.seconds for t in passes) < 60,
         ),
         (
             "two server processes ≥ 1.6 × one process's referral throughput",

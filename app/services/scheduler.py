@@ -58,7 +58,9 @@ class PassReport:
         )
 
 
-def _candidates_with_lapsed_window(ctx: ServiceContext, state: State, kind: DeadlineKind) -> list[uuid.UUID]:
+def _candidates_with_lapsed_window(
+    ctx: ServiceContext, state: State, kind: DeadlineKind, limit: int | None = None
+) -> list[uuid.UUID]:
     now = ctx.clock.now()
     with read_only(ctx.read_sessions) as session:
         return list(
@@ -72,6 +74,7 @@ def _candidates_with_lapsed_window(ctx: ServiceContext, state: State, kind: Dead
                     Deadline.cancelled_at.is_(None),
                     Deadline.due_at <= now,
                 )
+                .limit(limit)
             )
         )
 
@@ -81,10 +84,10 @@ def _lock(session: Session, case_id: uuid.UUID) -> Case | None:
     return session.scalar(select(Case).where(Case.id == case_id).with_for_update(skip_locked=True))
 
 
-def close_lapsed_windows(ctx: ServiceContext) -> int:
+def close_lapsed_windows(ctx: ServiceContext, limit: int | None = None) -> int:
     closed = 0
     for state, (kind, reason) in LAPSED_WINDOWS.items():
-        for case_id in _candidates_with_lapsed_window(ctx, state, kind):
+        for case_id in _candidates_with_lapsed_window(ctx, state, kind, limit):
             with transaction(ctx.sessions) as session:
                 case = _lock(session, case_id)
                 if case is None or case.state != state.value:
@@ -105,7 +108,7 @@ def close_lapsed_windows(ctx: ServiceContext) -> int:
     return closed
 
 
-def erase_due(ctx: ServiceContext) -> int:
+def erase_due(ctx: ServiceContext, limit: int | None = None) -> int:
     """Withdrawn cases after the policy's grace period; closed cases after the retention period."""
     now = ctx.clock.now()
     rules = [
@@ -117,9 +120,9 @@ def erase_due(ctx: ServiceContext) -> int:
         with read_only(ctx.read_sessions) as session:
             due = list(
                 session.scalars(
-                    select(Case.id).where(
-                        Case.state == state.value, Case.erased_at.is_(None), Case.ended_at <= now - delay
-                    )
+                    select(Case.id)
+                    .where(Case.state == state.value, Case.erased_at.is_(None), Case.ended_at <= now - delay)
+                    .limit(limit)
                 )
             )
         for case_id in due:
@@ -137,11 +140,14 @@ def forget_stale_login_counters(ctx: ServiceContext) -> int:
         return login_throttle.forget_stale(session, ctx.clock.now(), rules_from(ctx.settings))
 
 
-def run_pass(ctx: ServiceContext, courier: Courier | None = None) -> PassReport:
-    """One pass of every job; `courier` carries transfer messages to peers (HTTP(S) unless one is given)."""
+def run_pass(ctx: ServiceContext, courier: Courier | None = None, *, limit: int | None = None) -> PassReport:
+    """One pass of every job; `courier` carries transfer messages to peers (HTTP(S) unless one is given).
+
+    `limit`: at most that many cases per kind of closure and of erasure in this pass, the rest left to the
+    next pass (each job selects only the cases still waiting), so a pass after a long stop stays short."""
     report = PassReport(
-        closed=close_lapsed_windows(ctx),
-        erased=erase_due(ctx),
+        closed=close_lapsed_windows(ctx, limit),
+        erased=erase_due(ctx, limit),
         idempotency_records_purged=purge_idempotency_records(ctx),
         sessions_purged=web_sessions.purge_ended(ctx),
         drafts_purged=referral_drafts.purge_expired(ctx),
