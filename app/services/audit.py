@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.db import read_only, transaction
@@ -46,8 +46,14 @@ def append(
     case_id: str | None = None,
     details: Mapping[str, Any] | None = None,
 ) -> AuditEntry:
-    """Add the next entry to the chain in `session`'s transaction (details must hold no personal data)."""
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
+    """Add the next entry to the chain in `session`'s transaction (details must hold no personal data).
+
+    The lock on the head is held from here to the commit and serialises every writer, in every process: the
+    select's autoflush sends what the use-case wrote before the lock is asked for, and the entry and the head
+    are written at once by two plain statements rather than by the unit of work at commit, so the section
+    holds two round trips and the commit, and little Python (a thread waiting for the interpreter while
+    holding the lock would hold up every other writer)."""
+    head = session.execute(select(AuditHead.sequence, AuditHead.mac).where(AuditHead.id == 1).with_for_update()).one()
     previous = ChainHead(head.sequence, head.mac) if head.sequence else None
     entry = new_entry(
         keyring.audit_hmac_key,
@@ -59,20 +65,20 @@ def append(
         case_id=case_id,
         details=details or {},
     )
-    row = AuditEntry(
-        sequence=entry.sequence,
-        time=entry.time,
-        actor_id=entry.actor_id,
-        organisation_id=entry.organisation_id,
-        action=entry.action,
-        case_id=entry.case_id,
-        details=dict(entry.details),
-        prev_mac=entry.prev_mac,
-        mac=entry.mac,
-    )
-    session.add(row)
-    head.sequence, head.mac = entry.sequence, entry.mac
-    return row
+    values = {
+        "sequence": entry.sequence,
+        "time": entry.time,
+        "actor_id": entry.actor_id,
+        "organisation_id": entry.organisation_id,
+        "action": entry.action,
+        "case_id": entry.case_id,
+        "details": dict(entry.details),
+        "prev_mac": entry.prev_mac,
+        "mac": entry.mac,
+    }
+    session.execute(insert(AuditEntry).values(**values))
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(sequence=entry.sequence, mac=entry.mac))
+    return AuditEntry(**values)
 
 
 def record(
