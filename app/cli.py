@@ -376,14 +376,19 @@ def peers_remove(name: str) -> None:
 @audit_cli.command("verify")
 def audit_verify(
     head: Annotated[str | None, typer.Option(help="a head printed earlier by `nrm audit head`")] = None,
+    processes: Annotated[
+        int, typer.Option(help="processes verifying stretches of a long log at once (default: one per CPU)")
+    ] = 0,
 ) -> None:
     """Check the whole chain; name the first bad entry."""
+    import os
+
     from app.security.audit_chain import ChainHead
     from app.services import audit
 
     ctx = _context()
     try:
-        result = audit.verify(ctx, ChainHead.parse(head) if head else None)
+        result = audit.verify(ctx, ChainHead.parse(head) if head else None, processes=processes or os.cpu_count() or 1)
     finally:
         ctx.close()
     if result.valid:

@@ -7,6 +7,7 @@ write docs/benchmarks.md. Creates its own PostgreSQL database and drops it at th
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shlex
@@ -22,19 +23,26 @@ from sqlalchemy.engine import make_url
 
 from app.clock import SystemClock
 from app.config import load_settings
+from app.migrate import upgrade
 from app.services.context import ServiceContext
-from bench import generate, micro
+from bench import generate, micro, worker
 from bench.load import (
     IDS,
     WrkResult,
     baseline_server,
+    combined,
+    cookie_lua,
     headers_lua,
     log_in,
     lua_script,
     nrm_server,
+    page_exists,
     require_wrk,
     run_wrk,
+    run_wrk_together,
     timed_get,
+    timed_page,
+    web_sign_in,
 )
 from bench.report import Row, write_report
 
@@ -108,7 +116,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--postgres-url", default=os.environ.get("NRM_BENCH_POSTGRES_URL", DEFAULT_ADMIN_URL))
     parser.add_argument("--output", type=Path, default=Path("docs/benchmarks.md"))
     parser.add_argument("--keep-database", action="store_true", help="do not drop the generated database")
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        help="where the key file and the generation's figures (generated.json) are kept (default: a new temp dir)",
+    )
+    parser.add_argument(
+        "--generate-only", action="store_true", help="generate the data into --work-dir, keep the database, stop"
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="measure the database a --generate-only run left in --work-dir (migrated to head first) "
+        "instead of generating one; the report gives that generation's figures",
+    )
     args = parser.parse_args(argv)
+    if (args.reuse or args.generate_only) and args.work_dir is None:
+        parser.error("--reuse and --generate-only need --work-dir")
     require_wrk()
     command = (
         "make bench"
@@ -118,19 +142,42 @@ def main(argv: list[str] | None = None) -> None:
 
     started = datetime.now(UTC)
     admin_url = make_url(args.postgres_url)
-    name = f"nrm_bench_{os.getpid()}"
+    work = args.work_dir or Path(tempfile.mkdtemp(prefix="nrm-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    key_file = work / "keys" / "nrm.keys"
+    figures_file = work / "generated.json"
+    if args.reuse:
+        gen = json.loads(figures_file.read_text())
+        name = gen["database"]
+    else:
+        name = f"nrm_bench_{os.getpid()}"
     database_url = admin_url.set(database=name).render_as_string(hide_password=False)
     dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
     admin = _admin_engine(args.postgres_url)
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    work = Path(tempfile.mkdtemp(prefix="nrm-bench-"))
-    key_file = work / "keys" / "nrm.keys"
+    keep = args.keep_database or args.reuse or args.generate_only
+    if not args.reuse:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
     servers: list[Any] = []
     try:
-        print(f"bench: database {name}, {args.cases:,} cases", flush=True)
-        gen = generate.generate(database_url, key_file, args.cases)
-        print(f"bench: generated {gen['rows']:,} rows at {gen['rows_per_second']:,.0f} rows/s", flush=True)
+        if args.reuse:
+            print(f"bench: reusing database {name} ({gen['cases']:,} cases, generated {gen['generated_at']})")
+            upgrade(database_url)  # indexes and tables added since the data were generated
+        else:
+            print(f"bench: database {name}, {args.cases:,} cases", flush=True)
+            gen = generate.generate(database_url, key_file, args.cases)
+            gen = {
+                **gen,
+                "now": gen["now"].isoformat(),
+                "database": name,
+                "generated_at": f"{started:%Y-%m-%d %H:%M} UTC",
+            }
+            figures_file.write_text(json.dumps(gen, indent=1))
+            figures_file.chmod(0o600)  # the demo accounts' passwords
+            print(f"bench: generated {gen['rows']:,} rows at {gen['rows_per_second']:,.0f} rows/s", flush=True)
+            if args.generate_only:
+                print(f"bench: kept database {name}; measure it with --reuse --work-dir {work}", flush=True)
+                return
         read_ids, event_ids = _ids(database_url, work)
         machine = _machine(database_url)
 
@@ -142,7 +189,7 @@ def main(argv: list[str] | None = None) -> None:
                 *micro.identity_crypto(),
                 micro.deadline_computation(),
                 micro.audit_verification_memory(),
-                micro.audit_verification_database(ctx),
+                *micro.audit_verification_database(ctx),
             ]
         finally:
             ctx.close()
@@ -222,9 +269,44 @@ def main(argv: list[str] | None = None) -> None:
         svc_compliance = run_wrk(service.base_url, get_auditor, seconds=seconds, path="/api/v1/audit/compliance")
         single_compliance = timed_get(service.base_url + "/api/v1/audit/compliance", tokens["auditor"], 5)
         single_overdue = timed_get(service.base_url + "/api/v1/cases?overdue=true", tokens["coordinator"], 20)
+        # The coordinator's web queue: /queue where the web application has it, else their /my-work page.
+        cookie = web_sign_in(service.base_url, "coordinator", accounts["coordinator"])
+        queue_path = "/queue" if page_exists(service.base_url + "/queue", cookie) else "/my-work"
+        page_script = lua_script(work, "page", cookie_lua(cookie))
+        svc_queue = run_wrk(service.base_url, page_script, seconds=seconds, path=queue_path)
+        single_queue = timed_page(service.base_url + queue_path, cookie, 20)
         svc_rss = service.peak_rss_mib()
         service.stop()
         servers.remove(service)
+
+        print("bench: two service processes on one database", flush=True)
+        pair = [nrm_server(8103 + i, env, work / f"service{i}.log") for i in range(2)]
+        servers += pair
+        pair_scripts = [
+            lua_script(
+                work,
+                f"referral{i}",
+                headers_lua(log_in(server.base_url, "referrer", accounts["referrer"]))
+                + f'wrk.method = "POST"\nwrk.headers = headers\nwrk.body = [[{body}]]\n',
+            )
+            for i, server in enumerate(pair)
+        ]
+        pair_referral = run_wrk_together(
+            [(server.base_url, script, "/api/v1/referrals") for server, script in zip(pair, pair_scripts, strict=True)],
+            seconds=seconds,
+            connections=5,
+        )
+        for server in pair:
+            server.stop()
+            servers.remove(server)
+        two_processes = combined(pair_referral)
+
+        print("bench: worker passes", flush=True)
+        ctx = ServiceContext.build(load_settings(database_url=database_url, key_file=key_file), SystemClock())
+        try:
+            passes = worker.passes(ctx)
+        finally:
+            ctx.close()
         rows += [
             _wrk_row("service /health (same wrk, the service's own floor)", svc_health, wrk_health),
             _wrk_row("create a referral", svc_referral, base_insert, "ratio to the bare INSERT"),
@@ -232,6 +314,15 @@ def main(argv: list[str] | None = None) -> None:
             _wrk_row("read a case", svc_read, base_select, "ratio to the bare PK SELECT"),
             _wrk_row("list overdue cases, first page (50)", svc_overdue, base_select, "ratio to the bare PK SELECT"),
             _wrk_row("compliance report (by kind)", svc_compliance, base_select, "ratio to the bare PK SELECT"),
+            _wrk_row(
+                f"coordinator's web queue page ({queue_path})", svc_queue, base_select, "ratio to the bare PK SELECT"
+            ),
+            _wrk_row(
+                "create a referral, two service processes (5 clients each)",
+                two_processes,
+                svc_referral,
+                "ratio to one process",
+            ),
         ]
         write_report(
             args.output,
@@ -242,7 +333,9 @@ def main(argv: list[str] | None = None) -> None:
             gen=gen,
             rows=rows,
             micros=micros,
-            single={"compliance": single_compliance, "overdue": single_overdue},
+            single={"compliance": single_compliance, "overdue": single_overdue, "queue": single_queue},
+            queue_path=queue_path,
+            passes=passes,
             rss={"service": svc_rss, "baseline": base_rss},
             wrk={
                 "health": wrk_health,
@@ -250,6 +343,7 @@ def main(argv: list[str] | None = None) -> None:
                 "select": base_select,
                 "referral": svc_referral,
                 "read": svc_read,
+                "two_processes": two_processes,
             },
             seconds=seconds,
         )
@@ -257,7 +351,7 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         for server in servers:
             server.stop()
-        if not args.keep_database:
+        if not keep:
             time.sleep(0.5)
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

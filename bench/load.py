@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -215,3 +216,95 @@ def timed_get(url: str, token: str, repeat: int) -> list[float]:
         http_json("GET", url, token=token)
         times.append((time.perf_counter() - started) * 1000)
     return times
+
+
+def web_sign_in(base_url: str, username: str, password: str) -> str:
+    """Sign in through the web form as a browser would (visitor cookie, form token, same origin); returns the
+    `Cookie` header value that carries the web session."""
+    import http.cookiejar
+    import re
+    from urllib.parse import urlencode
+
+    jar = http.cookiejar.CookieJar()
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect)
+    with opener.open(base_url + "/", timeout=60) as response:
+        page = response.read().decode()
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    if found is None:
+        raise SystemExit("the sign-in page has no form token")
+    body = urlencode({"csrf_token": found.group(1), "username": username, "password": password}).encode()
+    request = urllib.request.Request(
+        base_url + "/sign-in",
+        data=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Origin": base_url},
+        method="POST",
+    )
+    try:
+        opener.open(request, timeout=60)
+    except urllib.error.HTTPError as answer:  # the 303 to the home page, not followed
+        if answer.code != 303:
+            raise
+    cookies = {cookie.name: cookie.value for cookie in jar}
+    if not any("session" in name for name in cookies):
+        raise SystemExit("signing in through the web form gave no session cookie")
+    return "; ".join(f"{name}={value}" for name, value in cookies.items())
+
+
+def cookie_lua(cookie: str) -> str:
+    return f'wrk.headers["Cookie"] = "{cookie}"\n'
+
+
+def timed_page(url: str, cookie: str, repeat: int) -> list[float]:
+    """Sequential GETs of a web page with a session cookie: latency of a single request in milliseconds."""
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        request = urllib.request.Request(url, headers={"Cookie": cookie})
+        with urllib.request.urlopen(request, timeout=120) as response:
+            response.read()
+            if response.status != 200:
+                raise SystemExit(f"{url} answered {response.status}")
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def run_wrk_together(runs: list[tuple[str, Path, str]], *, seconds: int, connections: int) -> list[WrkResult]:
+    """Several wrk runs at once (one per server), `connections` each: the load on a group of app replicas."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(runs)) as pool:
+        futures = [
+            pool.submit(run_wrk, base, script, seconds=seconds, connections=connections, threads=1, path=path)
+            for base, script, path in runs
+        ]
+        return [f.result() for f in futures]
+
+
+def page_exists(url: str, cookie: str) -> bool:
+    request = urllib.request.Request(url, headers={"Cookie": cookie})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return bool(response.status == 200)
+    except urllib.error.HTTPError:
+        return False
+
+
+def combined(results: list[WrkResult]) -> WrkResult:
+    """Runs made at the same time, as one: requests added over the longest duration; latencies are the worst
+    run's (wrk gives percentiles per run, not the merged distribution)."""
+    seconds = max(r.seconds for r in results)
+    return WrkResult(
+        requests=sum(r.requests for r in results),
+        seconds=seconds,
+        non2xx=sum(r.non2xx for r in results),
+        socket_errors=sum(r.socket_errors for r in results),
+        p50_ms=max(r.p50_ms for r in results),
+        p95_ms=max(r.p95_ms for r in results),
+        p99_ms=max(r.p99_ms for r in results),
+        max_ms=max(r.max_ms for r in results),
+    )

@@ -338,17 +338,23 @@ def _diagnose(
 
 
 def verify_chain(
-    key: bytes, entries: Iterable[ChainEntryLike], *, expected_head: ChainHead | None = None
+    key: bytes,
+    entries: Iterable[ChainEntryLike],
+    *,
+    expected_head: ChainHead | None = None,
+    after: ChainHead | None = None,
 ) -> VerifyResult:
     """Check a whole log given in sequence order; stops at, and names, the first bad entry.
 
     Streams: memory does not grow with the number of entries. With `expected_head` (a head printed earlier),
     entries removed from the end are detected too, and so is a chain rebuilt from scratch with the key.
+    With `after` (the entry before them, as stored), `entries` are a stretch of the log that must follow it;
+    `entries` in the result then counts from the log's start, as if the entries up to `after` were good.
     """
     iterator: Iterator[ChainEntryLike] = iter(entries)
-    expected = 1
-    prev_mac = GENESIS_MAC
-    head: str | None = None
+    expected = 1 if after is None else after.sequence + 1
+    prev_mac = GENESIS_MAC if after is None else after.mac
+    head: str | None = None if after is None else after.mac
     anchor = expected_head.sequence if expected_head is not None else 0
     # Locals: this loop runs tens of millions of times and attribute lookups are a large part of its cost.
     mac_of, compare, canonical = hmac_sha256_hex(key), hmac.compare_digest, _canonical

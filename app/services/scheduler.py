@@ -60,7 +60,9 @@ class PassReport:
         )
 
 
-def _candidates_with_lapsed_window(ctx: ServiceContext, state: State, kind: DeadlineKind) -> list[uuid.UUID]:
+def _candidates_with_lapsed_window(
+    ctx: ServiceContext, state: State, kind: DeadlineKind, limit: int | None = None
+) -> list[uuid.UUID]:
     now = ctx.clock.now()
     with read_only(ctx.read_sessions) as session:
         return list(
@@ -74,6 +76,7 @@ def _candidates_with_lapsed_window(ctx: ServiceContext, state: State, kind: Dead
                     Deadline.cancelled_at.is_(None),
                     Deadline.due_at <= now,
                 )
+                .limit(limit)
             )
         )
 
@@ -83,18 +86,19 @@ def _lock(session: Session, case_id: uuid.UUID) -> Case | None:
     return session.scalar(select(Case).where(Case.id == case_id).with_for_update(skip_locked=True))
 
 
-def close_lapsed_windows(ctx: ServiceContext) -> int:
+def close_lapsed_windows(ctx: ServiceContext, limit: int | None = None) -> int:
     closed = 0
     for state, (kind, reason) in LAPSED_WINDOWS.items():
-        closed += _close_each(ctx, state, reason, _candidates_with_lapsed_window(ctx, state, kind))
+        closed += _close_each(ctx, state, reason, _candidates_with_lapsed_window(ctx, state, kind, limit))
     return closed
 
 
-def close_final_negatives(ctx: ServiceContext) -> int:
-    """Cases that can no longer move, once the policy's `final_negative_closure_days` have passed."""
+def close_final_negatives(ctx: ServiceContext, limit: int | None = None) -> int:
+    """Cases that can no longer move, once the policy's `final_negative_closure_days` have passed (at most
+    `limit` per state in one pass)."""
     closed = 0
     for state, (_, reason, _) in closure.FINAL_STATES.items():
-        closed += _close_each(ctx, state, reason, closure.due_for_closure(ctx, state))
+        closed += _close_each(ctx, state, reason, closure.due_for_closure(ctx, state)[:limit])
     return closed
 
 
@@ -122,7 +126,7 @@ def _close_each(ctx: ServiceContext, state: State, reason: CloseReason, case_ids
     return closed
 
 
-def erase_due(ctx: ServiceContext) -> int:
+def erase_due(ctx: ServiceContext, limit: int | None = None) -> int:
     """Withdrawn cases after the policy's grace period; closed cases after the retention period."""
     now = ctx.clock.now()
     rules = [
@@ -134,9 +138,9 @@ def erase_due(ctx: ServiceContext) -> int:
         with read_only(ctx.read_sessions) as session:
             due = list(
                 session.scalars(
-                    select(Case.id).where(
-                        Case.state == state.value, Case.erased_at.is_(None), Case.ended_at <= now - delay
-                    )
+                    select(Case.id)
+                    .where(Case.state == state.value, Case.erased_at.is_(None), Case.ended_at <= now - delay)
+                    .limit(limit)
                 )
             )
         for case_id in due:
@@ -154,11 +158,14 @@ def forget_stale_login_counters(ctx: ServiceContext) -> int:
         return login_throttle.forget_stale(session, ctx.clock.now(), rules_from(ctx.settings))
 
 
-def run_pass(ctx: ServiceContext, courier: Courier | None = None) -> PassReport:
-    """One pass of every job; `courier` carries transfer messages to peers (HTTP(S) unless one is given)."""
+def run_pass(ctx: ServiceContext, courier: Courier | None = None, *, limit: int | None = None) -> PassReport:
+    """One pass of every job; `courier` carries transfer messages to peers (HTTP(S) unless one is given).
+
+    `limit`: at most that many cases per kind of closure and of erasure in this pass, the rest left to the
+    next pass (each job selects only the cases still waiting), so a pass after a long stop stays short."""
     report = PassReport(
-        closed=close_lapsed_windows(ctx) + close_final_negatives(ctx),
-        erased=erase_due(ctx),
+        closed=close_lapsed_windows(ctx, limit) + close_final_negatives(ctx, limit),
+        erased=erase_due(ctx, limit),
         idempotency_records_purged=purge_idempotency_records(ctx),
         sessions_purged=web_sessions.purge_ended(ctx),
         drafts_purged=referral_drafts.purge_expired(ctx),

@@ -14,7 +14,7 @@ from app.cli import cli
 from app.clock import FrozenClock
 from app.config import get_settings
 from app.models import AuditEntry
-from app.services import audit
+from app.services import audit, audit_stretches
 from app.services.context import ServiceContext
 from tests.api.case_helpers import Cast, asked, audit_count, new_case, step
 from tests.api.conftest import World
@@ -155,3 +155,27 @@ def test_entries_cut_from_the_end_are_detected(
     assert result.valid is False and result.first_bad_sequence == last
     code, output = _cli("audit", "verify", "--head", head.strip())
     assert code == 1 and f"first bad entry {last}" in output, output
+
+
+def test_verifying_in_stretches_gives_the_answer_of_one_pass(
+    ctx: ServiceContext, world: World, client: TestClient, clock: FrozenClock
+) -> None:
+    """Stretches verified in two processes: a good log is found good by them (not by the fallback), with the
+    same head, against a head recorded earlier too; a log with an entry deleted gets the one pass's answer."""
+    _some_history(ctx, world, client, clock)
+    anchor = audit.head(ctx)
+    in_stretches = audit_stretches.verify_in_processes(
+        ctx.settings.database_url,
+        ctx.keyring.audit_hmac_key,
+        anchor.sequence,
+        processes=2,
+        min_stretch=1,
+        expected_head=anchor,
+    )
+    assert in_stretches is not None and in_stretches.valid
+    assert in_stretches == audit.verify(ctx, anchor) == audit.verify(ctx)
+
+    _delete(ctx)
+    result = audit.verify(ctx, anchor, processes=2, min_stretch=1)
+    assert result == audit.verify(ctx, anchor)
+    assert not result.valid and result.first_bad_sequence == TARGET

@@ -18,7 +18,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.models import Case, CaseHistory, Deadline, Panel, PanelSeat
@@ -265,7 +265,8 @@ def _apply_effects(
     texts: dict[str, str],
 ) -> None:
     """The effects in order; free texts are collected in `texts` for the history row."""
-    panel = current_panel(session, case.id)
+    # A case not yet in the database (a referral being made) has no panel: no statement (and no early flush).
+    panel = None if inspect(case).pending else current_panel(session, case.id)
     for effect in decision.effects:
         match effect:
             case model.OpenDeadline(kind, opened_at, due_at):
