@@ -28,6 +28,11 @@ CASE_SECTIONS: tuple[CaseSection, ...] = (
     CaseSection(N_("Case file"), "file", Permission.read_documents),
     CaseSection(N_("Identity of the person"), "identity", Permission.read_identity),
     CaseSection(N_("Caseworkers"), "caseworkers", Permission.assign_caseworkers),
+    CaseSection(N_("Needs and services"), "needs", Permission.record_support),
+    CaseSection(N_("Interviews"), "interviews", Permission.read_cases),
+    CaseSection(N_("Support plan and entitlements"), "support-plan", Permission.read_cases),
+    CaseSection(N_("Justice and residence"), "justice", Permission.read_cases),
+    CaseSection(N_("Send to another country's mechanism"), "transfer", Permission.manage_transfers),
     CaseSection(N_("Erase the personal data"), "erasure", Permission.erase_case),
 )
 
