@@ -129,6 +129,8 @@ def test_a_case_goes_from_the_queue_to_a_formal_decision(
         assert f"{number} ont voté" in page.text or f"{number} a voté" in page.text
         assert "Identifier comme victime" not in page.text
         assert web.get(f"{case_path}/steps/cast_vote").status_code == 409  # already voted
+        again = _step(web, case_id, "cast_vote", {"vote": "abstain", "rationale": "A second try."})
+        assert again.status_code == 422 and "Vous avez déjà voté." in again.text
         web.sign_out()
 
     # The formal decision waits for the end of the reflection period: the reason in words, with its date.

@@ -83,3 +83,13 @@ def test_the_phrase_moves_with_the_clock() -> None:
     assert fr.deadline_in_words(due) == "aujourd’hui"
     clock.advance(timedelta(days=4))
     assert fr.deadline_in_words(due) == "en retard de 4 jours"
+
+
+def test_a_period_is_due_on_its_last_day_and_a_deadline_in_hours_at_its_time() -> None:
+    # A period ending at 24:00 on 10 August is said "until 10 August", not 11 August at 00:00.
+    reflection_end = end_of(date(2027, 8, 10))
+    assert formats("fr").last_day(reflection_end) == "10 août 2027"
+    assert formats("fr").due(reflection_end) == "10 août 2027"
+    assert formats("en").due(reflection_end) == "10 August 2027"
+    two_hours = NOW + timedelta(hours=2)
+    assert formats("fr").due(two_hours) == "1 mars 2027, 12:00"
