@@ -50,6 +50,8 @@ def test_identified_2027_closed_2029_reopened_2031_reads_as_one_history(
     assert identified_at.year == 2027
     plan = f"/cases/{case_id}/support-plan"
     web.sign_in("caseworker")
+    work = web.get("/my-work").text  # the first review is the caseworker's duty, and leads to the plan
+    assert f'href="{plan}">Faire le point sur le projet d’accompagnement' in work
     page = web.get(plan)
     assert page.status_code == 200 and f'href="/cases/{case_id}"' in page.text
     assert "Prochain point :" in page.text and "dans 30 jours" in page.text  # fr: first review within a month
@@ -113,6 +115,7 @@ def test_emergency_shelter_justice_and_entitlements_on_the_pages(
     waiting = refer(ctx, cast.referrer, needs={"shelter_needed": True})
     web.sign_in("coordinator")
     plan = f"/cases/{waiting}/support-plan"
+    assert f'href="{plan}"' in web.get("/my-work").text  # my work leads to the page where the duty is met
     page = web.get(plan)
     assert "Mise à l’abri d’urgence" in page.text and "dans 12 heures" in page.text
     assert 'class="support-box support-box--urgent"' in page.text
