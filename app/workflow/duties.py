@@ -3,7 +3,8 @@
 `DUTIES` is the one table: the coordinator owes the assignment of an assessor (while the case has none), the
 panel's convening, the formal and review decisions and the child-protection steps; the assigned assessor owes
 the preliminary decision; each member of a sitting panel owes a vote; the assigned caseworker owes the offer of
-shelter (the coordinator, while no caseworker is assigned); the referring organisation may use the windows for
+shelter, the emergency shelter before the preliminary decision and the support plan's reviews (the coordinator,
+while no caseworker is assigned); the referring organisation may use the windows for
 reconsideration and review, which are rights of the person that someone must act on in time.
 
 `duties_of(case, actor, now, policy)` answers, for one case, what this actor must act on now: the duty's
@@ -71,6 +72,11 @@ DUTIES: tuple[DutyRule, ...] = (
     DutyRule(K.missing_child_report, E.police_notified, frozenset({R.coordinator})),
     DutyRule(K.shelter_offer, E.shelter_offered, frozenset({R.assigned_caseworker})),
     DutyRule(K.shelter_offer, E.shelter_offered, frozenset({R.coordinator}), _no_caseworker),
+    # Tonight's safe place before the preliminary decision, and the support plan's reviews (docs/support.md).
+    DutyRule(K.emergency_shelter, E.emergency_shelter_provided, frozenset({R.assigned_caseworker})),
+    DutyRule(K.emergency_shelter, E.emergency_shelter_provided, frozenset({R.coordinator}), _no_caseworker),
+    DutyRule(K.support_review, E.support_plan_reviewed, frozenset({R.assigned_caseworker})),
+    DutyRule(K.support_review, E.support_plan_reviewed, frozenset({R.coordinator}), _no_caseworker),
     DutyRule(K.reconsideration_window, E.request_reconsideration, frozenset({R.referring_organisation})),
     DutyRule(K.review_window, E.request_review, frozenset({R.referring_organisation})),
 )

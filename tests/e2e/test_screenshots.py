@@ -16,7 +16,7 @@ from app.workflow.needs import AssessmentScope
 from app.workflow.states import NeedKind
 from app.workflow.support import Urgency
 from tests.e2e.conftest import LiveServer, OpenPage
-from tests.e2e.support import DESKTOP, NARROW, Screenshots
+from tests.e2e.support import DESKTOP, NARROW, Screenshots, assert_accessible
 from tests.support_cases import identify, support_cast
 from tests.web.helpers import TEST_PASSWORD, create_account, principal_named
 
@@ -99,7 +99,8 @@ def test_pictures_of_the_case_work_pages(
 def test_pictures_of_the_support_pages(
     open_page: OpenPage, live_server: LiveServer, screenshots: Screenshots, language: str
 ) -> None:
-    """First steps (public), then a caseworker's and a coordinator's support pages of an identified case."""
+    """First steps (public), then a caseworker's and a coordinator's support pages of an identified case;
+    axe-core checks each page pictured that the browser journeys (test_support_pages.py) do not."""
     ctx, clock = live_server.ctx, live_server.clock
     page = open_page(locale=LOCALES[language])
     page.goto(live_server.at("/first-steps?audience=school&person=child&form=forced_begging"))
@@ -131,12 +132,20 @@ def test_pictures_of_the_support_pages(
                 ("needs/assessment", "needs-assessment"),
                 ("support-plan", "support-plan"),
                 ("justice", "justice"),
+                ("interviews", "interviews"),
             ):
                 page.goto(live_server.at(f"/cases/{case_id}/{path}"))
+                assert_accessible(page)
                 screenshots.take(page, f"{picture}-{language}-360", width=NARROW)
         else:
-            for path, picture in (("/providers", "providers"), ("/reports/needs", "needs-gaps")):
+            for path, picture in (
+                ("/providers", "providers"),
+                (f"/providers/{shelter.id}/contacts", "provider"),
+                ("/providers/new", "provider-new"),
+                ("/reports/needs", "needs-gaps"),
+            ):
                 page.goto(live_server.at(path))
+                assert_accessible(page)
                 screenshots.take(page, f"{picture}-{language}-desktop", width=DESKTOP)
         page.locator("form[action='/sign-out'] button").click()
     assert len(list(screenshots.directory.glob(f"*-{language}-*.png"))) >= 8

@@ -50,10 +50,12 @@ def test_identified_2027_closed_2029_reopened_2031_reads_as_one_history(
     assert identified_at.year == 2027
     plan = f"/cases/{case_id}/support-plan"
     web.sign_in("caseworker")
+    work = web.get("/my-work").text  # the first review is the caseworker's duty, and leads to the plan
+    assert f'href="{plan}">Faire le point sur le projet d’accompagnement' in work
     page = web.get(plan)
     assert page.status_code == 200 and f'href="/cases/{case_id}"' in page.text
     assert "Prochain point :" in page.text and "dans 30 jours" in page.text  # fr: first review within a month
-    assert "Rouvrir le dossier" not in page.text  # the caseworker may not reopen, and the case is open
+    assert "Rouvrir la situation" not in page.text  # the caseworker may not reopen, and the case is open
 
     clock.advance(timedelta(days=20))
     web.sign_in("caseworker")  # a session lasts 30 idle minutes: days later, one signs in again
@@ -62,7 +64,9 @@ def test_identified_2027_closed_2029_reopened_2031_reads_as_one_history(
     # Meanwhile the coordinator records a review: the caseworker's form is now out of date, and says so.
     event(ctx, cast.coordinator, case_id, "support_plan_reviewed")
     reviewed = web.submit(f"{plan}/review", {"note": "reviewed with the person", "version": stale[1]}, from_page=plan)
-    assert reviewed.status_code == 422 and "Le dossier a changé pendant que vous étiez sur cette page" in reviewed.text
+    assert (
+        reviewed.status_code == 422 and "La situation a changé pendant que vous étiez sur cette page" in reviewed.text
+    )
     version = re.search(r'name="version" value="(\d+)"', web.get(plan).text)
     assert version is not None and version[1] != stale[1]
     reviewed = web.submit(f"{plan}/review", {"note": "reviewed with the person", "version": version[1]}, from_page=plan)
@@ -88,7 +92,7 @@ def test_identified_2027_closed_2029_reopened_2031_reads_as_one_history(
     reopened = web.submit(reopen, {"reason": "support_needed_again", "note": "back at the NGO"}, from_page=reopen)
     assert reopened.status_code == 303
     page = web.get(reopened.headers["location"])
-    assert "Le dossier a été rouvert" in page.text
+    assert "La situation a été rouverte" in page.text
     assert _cells(page.text, "Périodes d’accompagnement") == [
         [_french_day(ctx, identified_at), "Identification", "15 juin 2029", "Accompagnement terminé"],
         ["3 mars 2031", "Réouverture", "en cours", ""],
@@ -96,7 +100,7 @@ def test_identified_2027_closed_2029_reopened_2031_reads_as_one_history(
     assert "dans 30 jours" in page.text  # the support plan starts again with a first review
     # Once open again, a second reopening is not offered, and if posted it is refused in words.
     again = web.submit(reopen, {"reason": "other"}, from_page=reopen)
-    assert again.status_code == 422 and "Ce dossier ne peut pas être rouvert maintenant" in again.text
+    assert again.status_code == 422 and "Cette situation ne peut pas être rouverte maintenant" in again.text
     with ctx.read_sessions() as session:
         actions = session.scalars(select(AuditEntry.action).where(AuditEntry.case_id == str(case_id))).all()
     assert "case.reopen" in actions and "case.support_plan_reviewed" in actions
@@ -113,6 +117,7 @@ def test_emergency_shelter_justice_and_entitlements_on_the_pages(
     waiting = refer(ctx, cast.referrer, needs={"shelter_needed": True})
     web.sign_in("coordinator")
     plan = f"/cases/{waiting}/support-plan"
+    assert f'href="{plan}"' in web.get("/my-work").text  # my work leads to the page where the duty is met
     page = web.get(plan)
     assert "Mise à l’abri d’urgence" in page.text and "dans 12 heures" in page.text
     assert 'class="support-box support-box--urgent"' in page.text

@@ -138,6 +138,8 @@ def test_interviews_are_listed_before_anyone_asks_again(
     assert done.status_code == 303
     page = web.get(done.headers["location"])
     assert "preparing the asylum claim" in page.text and "L’entretien a été enregistré." in page.text
+    # The case's documents are on the referral pages' documents page, open to the assigned caseworker too.
+    assert web.get(f"/referrals/{case_id}/documents").status_code == 200
     # The referrer knows of the case but has no need-to-know of the support: no needs page.
     web.sign_out()
     web.sign_in("referrer")

@@ -14,6 +14,13 @@ from app.web.vocabulary import ACTIONS, DEADLINES, NEEDS, STATES
 
 router = web_router()
 
+#: The page of a case where an action is taken, when it is not the case page itself.
+ACTION_PAGES = {
+    "emergency_shelter_provided": "support-plan",
+    "support_plan_reviewed": "support-plan",
+    "follow_up_service": "needs",
+}
+
 
 @router.get("/my-work")
 def my_work_page(page: SignedInPage) -> Response:
@@ -27,6 +34,7 @@ def my_work_page(page: SignedInPage) -> Response:
         total=len(STEPS),
         drafts=referral_drafts.list_mine(page.ctx, page.principal) if refers else [],
         actions=ACTIONS,
+        action_pages=ACTION_PAGES,
         deadline_names=DEADLINES,
         need_names=NEEDS,
         states=STATES,
