@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from app.clock import FrozenClock
 from app.main import create_app
 from app.services import cases, transfers
+from tests.factories import event
 from tests.transfers.helpers import (
     BEST_INTERESTS,
     SECRET_NAME,
@@ -219,3 +220,19 @@ def test_only_coordinators_see_the_transfer_pages(
     assert 'href="/transfers"' not in web_a.get("/my-work").text
     assert web_a.get("/transfers").status_code == 403
     assert web_a.get(f"/cases/{case_id}/transfer").status_code == 403
+
+
+def test_a_case_ended_between_the_check_and_send_is_refused_in_words(
+    two: tuple[Instance, Instance], browsers: tuple[WebClient, WebClient], clock: FrozenClock
+) -> None:
+    a, _ = two
+    web_a, _ = browsers
+    case_id = adult_in_recovery(a)
+    path = f"/cases/{case_id}/transfer"
+    fields = _consent_fields(clock)
+    assert web_a.submit(path, {**fields, "action": "check"}, from_page=path).status_code == 200
+    event(a.ctx, a.coordinator, case_id, "withdraw_consent")
+    refused = web_a.submit(path, {**fields, "action": "send"}, from_page="/transfers")
+    assert refused.status_code == 422 and 'href="#peer"' in refused.text
+    assert "Une situation clôturée n’est pas transférée." in refused.text
+    assert transfers.list_transfers(a.ctx) == []

@@ -65,6 +65,11 @@ SEND_REFUSALS = {
     "best_interests_missing": N_("Write the best-interests determination"),
     "consent_in_future": N_("The consent cannot have been given later than now"),
 }
+_REFUSAL_FIELDS = {
+    "best_interests_missing": "best_interests",
+    "consent_required": "consent_how",
+    "consent_in_future": "consent_date",
+}
 #: Labels of a package's personal fields; a field without one shows under its own name.
 PERSON_FIELDS = {
     "full_name": N_("Name"),
@@ -178,7 +183,7 @@ def _send_refusal(page: Page, refusal: Conflict | InvalidInput) -> tuple[str, st
     code = code or (str(refusal.errors[0].loc[-1]) if isinstance(refusal, InvalidInput) and refusal.errors else "")
     message = SEND_REFUSALS.get(code or "")
     if message is not None:
-        return ("best_interests" if code == "best_interests_missing" else "consent_how"), page.gettext(message)
+        return _REFUSAL_FIELDS.get(code or "", "peer"), page.gettext(message)
     return "peer", page.gettext("This case cannot be sent now: another transfer of it is under way, or it has ended.")
 
 
