@@ -42,16 +42,15 @@ _EVENTS = {
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("cases") as batch_op:
-        for name in _DECISION_COLUMNS:
-            column_type: Any = (
-                app.models.base.UTCDateTime(timezone=True) if name.endswith("_at") else sa.String(length=20)
-            )
-            batch_op.add_column(sa.Column(name, column_type, nullable=True))
-        batch_op.add_column(sa.Column("reconsiderations_held", sa.Integer(), server_default="0", nullable=False))
-        batch_op.add_column(
-            sa.Column("exploitation_scope", sa.String(length=20), server_default="unknown", nullable=False)
-        )
+    # Plain ADD COLUMN, never a batch copy of `cases`: on SQLite, with foreign keys on, dropping the old table
+    # of a batch copy would cascade to the history, panels and everything else that refers to a case.
+    for name in _DECISION_COLUMNS:
+        column_type: Any = app.models.base.UTCDateTime(timezone=True) if name.endswith("_at") else sa.String(length=20)
+        op.add_column("cases", sa.Column(name, column_type, nullable=True))
+    op.add_column("cases", sa.Column("reconsiderations_held", sa.Integer(), server_default="0", nullable=False))
+    op.add_column(
+        "cases", sa.Column("exploitation_scope", sa.String(length=20), server_default="unknown", nullable=False)
+    )
     cases = sa.table(
         "cases",
         sa.column("id", sa.Uuid()),
@@ -109,8 +108,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("cases") as batch_op:
-        batch_op.drop_column("exploitation_scope")
-        batch_op.drop_column("reconsiderations_held")
-        for name in reversed(_DECISION_COLUMNS):
-            batch_op.drop_column(name)
+    # ALTER TABLE ... DROP COLUMN on both databases (SQLite 3.35+): a batch copy of `cases` would cascade (above).
+    for name in ("exploitation_scope", "reconsiderations_held", *reversed(_DECISION_COLUMNS)):
+        op.execute(sa.text(f"ALTER TABLE cases DROP COLUMN {name}"))

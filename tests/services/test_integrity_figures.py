@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from app.cli import cli
 from app.clock import FrozenClock
 from app.config import get_settings, load_settings
+from app.migrate import downgrade, upgrade
 from app.models import Case
 from app.security.permissions import Principal
 from app.services import cases, closure, compliance, scheduler, statistics
@@ -254,3 +255,30 @@ def test_stats_export_writes_the_cross_tables(ctx: ServiceContext, monkeypatch: 
     assert "exploitation_form_by_gender,sexual_exploitation|female,5,False" in lines
     assert "exploitation_form_by_age_band,*|25-34,5,False" in lines
     assert "exploitation_scope,unknown,5,False" in lines
+
+
+def test_the_migration_fills_the_decisions_apart_from_the_history(
+    database_url: str, lenient_ctx: ServiceContext, clock: FrozenClock
+) -> None:
+    """Decisions taken before the columns existed: going down one revision drops them, going up fills them
+    again from each decision's history row."""
+    ctx, who = lenient_ctx, People(lenient_ctx)
+    start = clock.now()
+    case_id = refer(ctx, who.referrer)
+    event(ctx, who.coordinator, case_id, "assign_assessor", assessor_id=str(who.assessors[0].user_id))
+    event(ctx, who.assessors[0], case_id, "preliminary_decision", outcome="positive", reasons="grounds")
+    _panel(ctx, who, case_id, who.first, "not_identify")
+    clock.set(start + 40 * DAY)
+    event(ctx, who.coordinator, case_id, "formal_decision")
+    event(ctx, who.referrer, case_id, "request_review", reasons="new facts")
+    _panel(ctx, who, case_id, who.second, "identify")
+    clock.set(start + 50 * DAY)
+    event(ctx, who.coordinator, case_id, "review_decision")
+    ctx.engine.dispose()
+    downgrade(database_url, "hardening2_needs_codes")
+    upgrade(database_url, "head")
+    row = _row(ctx, case_id)
+    assert (row.first_preliminary_outcome, row.first_preliminary_decided_at) == ("positive", start)
+    assert (row.first_formal_outcome, row.first_formal_decided_at) == ("not_identified", start + 40 * DAY)
+    assert (row.review_outcome, row.review_decided_at) == ("identified", start + 50 * DAY)
+    assert (row.formal_outcome, row.exploitation_scope, row.reconsiderations_held) == ("identified", "unknown", 0)

@@ -26,10 +26,12 @@ from app.workflow import (
     OpenDeadline,
     PanelMember,
     PauseDeadline,
+    PersonRequest,
     PreliminaryOutcome,
     Referral,
     Refusal,
     ReopenReason,
+    RequestChannel,
     ResumeDeadline,
     Sector,
     State,
@@ -168,8 +170,11 @@ class CaseMachine(RuleBasedStateMachine):
             return COORDINATOR, EventRequest(
                 event, reason=reason.value, risk_assessment="risk", best_interests_determination="bid" if flag else None
             )
-        if event is E.withdraw_consent:
-            return (REFERRER if flag else COORDINATOR), EventRequest(event)
+        if event in (E.withdraw_consent, E.request_early_decision):
+            # The person's own request, recorded most of the time; without it the event must be refused.
+            asked = PersonRequest(RequestChannel.orally, case.created_at) if pick % 4 else None
+            sender = REFERRER if flag and event is E.withdraw_consent else COORDINATOR
+            return sender, EventRequest(event, person_request=asked)
         if event in CASEWORKER_STEPS:
             return (CASEWORKER if flag else COORDINATOR), EventRequest(event)
         if event is E.reopen:
@@ -248,8 +253,10 @@ class CaseMachine(RuleBasedStateMachine):
         result = decide(before, actor, request, self.now, policy)
         # The same inputs always give the same answer, even from a copied snapshot.
         assert decide(copy.deepcopy(before), actor, request, self.now, policy) == result
+        if event in (E.withdraw_consent, E.request_early_decision) and request.person_request is None:
+            assert isinstance(result, Refusal)  # a request of the person is recorded, never assumed
         if isinstance(result, Refusal):
-            if event is E.withdraw_consent and before.is_child and result.kind in ("held_back", "invalid"):
+            if event is E.withdraw_consent and before.is_child and result.kind == "held_back":
                 assert result.code == "child_cannot_withdraw"
             return
         if event is E.withdraw_consent:
