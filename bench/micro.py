@@ -116,7 +116,7 @@ def audit_verification_memory(count: int = 200_000) -> Timing:
     return Timing("audit verification, in memory", figures, 1e6 / min(figures), f"{count:,} entries")
 
 
-def audit_verification_database(ctx: ServiceContext, cap: int = 1_000_000) -> list[Timing]:
+def audit_verification_database(ctx: ServiceContext, cap: int = 500_000) -> list[Timing]:
     """`nrm audit verify`'s way over the generated entries, reading them from the database included: in
     stretches with one process per CPU (what the command does) over the log's first `cap` entries, and one
     process over its first 100 000. Capped so that a million-case run (6 million entries) stays within the
