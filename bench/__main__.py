@@ -134,10 +134,11 @@ def main(argv: list[str] | None = None) -> None:
     if (args.reuse or args.generate_only) and args.work_dir is None:
         parser.error("--reuse and --generate-only need --work-dir")
     require_wrk()
+    arguments = sys.argv[1:] if argv is None else argv
     command = (
-        "make bench"
+        ("make bench" if not arguments else f"BENCH_ARGS={shlex.quote(shlex.join(arguments))} make bench")
         if argv is None and os.environ.get("MAKELEVEL")
-        else shlex.join(["python", "-m", "bench", *sys.argv[1:]])
+        else shlex.join(["python", "-m", "bench", *arguments])
     )
 
     started = datetime.now(UTC)
