@@ -133,8 +133,8 @@ def write_report(
         "",
         "## Data generation",
         "",
-        f"Generated {gen.get('generated_at', 'in this run')} (`--generate-only`, then measured with `--reuse`, which "
-        "first migrates the database to the current head). "
+        f"Generated {gen.get('generated_at', 'in this run')} (a `--reuse` run measures data generated earlier by "
+        "`--generate-only`, migrated to the current head first). "
         f"`bench/generate.py` ran the Alembic migrations, seeded the demo accounts, made the template cases through "
         f"the real use-cases, then bulk-inserted {gen['rows']:,} rows (COPY) in {gen['bulk_seconds']:.1f} s: "
         f"**{gen['rows_per_second']:,.0f} rows/s**, {gen['cases_per_second']:,.0f} cases/s "
