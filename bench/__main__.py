@@ -134,10 +134,11 @@ def main(argv: list[str] | None = None) -> None:
     if (args.reuse or args.generate_only) and args.work_dir is None:
         parser.error("--reuse and --generate-only need --work-dir")
     require_wrk()
+    arguments = sys.argv[1:] if argv is None else argv
     command = (
-        "make bench"
+        ("make bench" if not arguments else f"BENCH_ARGS={shlex.quote(shlex.join(arguments))} make bench")
         if argv is None and os.environ.get("MAKELEVEL")
-        else shlex.join(["python", "-m", "bench", *sys.argv[1:]])
+        else shlex.join(["python", "-m", "bench", *arguments])
     )
 
     started = datetime.now(UTC)
@@ -267,7 +268,7 @@ def main(argv: list[str] | None = None) -> None:
         svc_overdue = run_wrk(service.base_url, get_coordinator, seconds=seconds, path="/api/v1/cases?overdue=true")
         get_auditor = lua_script(work, "auditor", headers_lua(tokens["auditor"]) + "wrk.headers = headers\n")
         svc_compliance = run_wrk(service.base_url, get_auditor, seconds=seconds, path="/api/v1/audit/compliance")
-        single_compliance = timed_get(service.base_url + "/api/v1/audit/compliance", tokens["auditor"], 5)
+        single_compliance = timed_get(service.base_url + "/api/v1/audit/compliance", tokens["auditor"], 3)
         single_overdue = timed_get(service.base_url + "/api/v1/cases?overdue=true", tokens["coordinator"], 20)
         # The coordinator's web queue: /queue where the web application has it, else their /my-work page.
         cookie = web_sign_in(service.base_url, "coordinator", accounts["coordinator"])

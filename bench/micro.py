@@ -116,25 +116,27 @@ def audit_verification_memory(count: int = 200_000) -> Timing:
     return Timing("audit verification, in memory", figures, 1e6 / min(figures), f"{count:,} entries")
 
 
-def audit_verification_database(ctx: ServiceContext) -> list[Timing]:
-    """`nrm audit verify`'s use-case over the generated entries, reading them from the database included: in
-    stretches with one process per CPU over the whole log (what the command does), and one process over a
-    stretch of at most 200 000 entries (the rate each process reaches; a whole log in one pass at a million
-    cases would take longer than the rest of the run)."""
+def audit_verification_database(ctx: ServiceContext, cap: int = 500_000) -> list[Timing]:
+    """`nrm audit verify`'s way over the generated entries, reading them from the database included: in
+    stretches with one process per CPU (what the command does) over the log's first `cap` entries, and one
+    process over its first 100 000. Capped so that a million-case run (6 million entries) stays within the
+    machine's limits; the rate does not depend on where the stretch lies."""
     processes = os.cpu_count() or 1
+    key = ctx.keyring.audit_hmac_key
+    upto = min(audit.head(ctx).sequence, cap)
     started = time.perf_counter()
-    result = audit.verify(ctx, processes=processes)
+    result = audit_stretches.verify_in_processes(ctx.settings.database_url, key, upto, processes=processes)
     elapsed = time.perf_counter() - started
-    assert result.valid, result
+    assert result is not None and result.valid, result
     whole = Timing(
         "audit verification, from the database",
-        [elapsed / result.entries * 1e6],
-        result.entries / elapsed,
-        f"{result.entries:,} entries, {processes} processes (`nrm audit verify`)",
+        [elapsed / upto * 1e6],
+        upto / elapsed,
+        f"entries 1 to {upto:,}, {processes} processes (`nrm audit verify`)",
     )
-    last = min(result.entries, 200_000)
+    last = min(upto, 100_000)
     started = time.perf_counter()
-    stretch = audit_stretches.verify_stretch(ctx.settings.database_url, ctx.keyring.audit_hmac_key, 1, last, None)
+    stretch = audit_stretches.verify_stretch(ctx.settings.database_url, key, 1, last, None)
     elapsed = time.perf_counter() - started
     assert stretch.valid
     one = Timing(

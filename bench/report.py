@@ -26,31 +26,60 @@ class Row:
     note: str = ""
 
 
-FINDINGS = """## Why the service is far from the baseline, and what would close the gap
+FINDINGS = """## Why, and what would meet the targets not met
 
-Profiled with `py-spy record` on the server under wrk, then in-process with cProfile: a request's time is
-PostgreSQL round trips and per-request Python (FastAPI dependencies, two thread-pool hops, Pydantic), not
-computing. Encryption, the workflow decision and the audit MAC are tens of microseconds each (above).
+Profiled with `py-spy record` on `nrm serve` under wrk (raw stacks, grouped by the service frame that waits),
+with cProfile in-process, and with `EXPLAIN (ANALYZE, BUFFERS)` on the statements the services send. This
+machine is shared with other work: the ratios in one run hold, absolute times drift by several times.
 
-Already done, measured in-process on one case: the bearer-token check is one statement in autocommit (6.2 ms
-to 1.4 ms); reading a case loads its deadlines with it, builds panels and counts in two statements and takes
-no BEGIN/COMMIT (8.9 ms to 4.2 ms); a referral appends its audit entry last, so the chain's lock is held only
-to the commit (21.6 ms to 11.3 ms); lists build a page's views from four statements, not a few per case; no
-pool pre-ping; plain ASGI middleware instead of BaseHTTPMiddleware (the service's /health rose from 39 % to
-64 % of the bare app's).
+**Referrals and events (issue 16, done).** Half of a referral's samples wait on PostgreSQL, the rest is
+per-request Python (FastAPI dependencies and Pydantic, the ORM's unit of work, two thread-pool hops: the
+principal's, then the route's). The largest single wait (16 %) was for the audit chain's head lock, held from
+the head's `SELECT ... FOR UPDATE` to the commit: the entry and the head were written by the unit of work at
+commit, with the ORM's Python inside the locked section, where a thread waiting for the interpreter held up
+every other writer. `audit.append` now writes both with two plain statements at once (+27 % referrals under
+the same load). A new case no longer looks up a panel it cannot have (one statement and one early flush fewer).
+What would meet the targets, in order of effect: (1) one thread-pool hop and one connection per request,
+the principal resolved by the use-case in its own transaction (`principal_for_token` is 5 % of a referral's
+samples on its own connection); (2) the referral's inserts (case number, key, case, deadlines, history, audit
+entry, head) sent in one round trip with psycopg's pipeline mode, which the ORM's flush does not use: a raw
+Core path for `create_case`; (3) the commit's fsync stays in the locked section whatever is done: with
+`synchronous_commit` on, referrals across all processes are bounded by one commit per fsync, which the
+two-process row measures.
 
-What would meet the targets (not done yet; each keeps behaviour identical):
-- one thread-pool hop and one connection checkout per request: resolve the principal inside the use-case's
-  session instead of in its own dependency;
-- a referral writes five tables and the audit head, each INSERT a round trip: psycopg pipeline mode or one
-  multi-statement round trip would bring it near the bare INSERT;
-- more than one uvicorn worker once the per-request round trips are down (two cores are shared with
-  PostgreSQL and wrk here);
-- the overdue list and the compliance report at a million cases: covering indexes checked with EXPLAIN on
-  the 1 000 000-case data, and per-period aggregates maintained with the deadlines for the report;
-- audit verification from the database is bounded by building and JSON-decoding each row in Python (the
-  in-memory `verify_chain` alone is about five times faster): reading `details` as text and verifying in a
-  separate process per key range would be needed for 100 000 entries/s.
+**Reading a case.** Two statements and no transaction, as before; the gap to the bare SELECT is the same
+per-request Python and the second thread-pool hop (the principal's lookup): (1) above would close most of it.
+
+**Lists, the coordinator's queue and the worker (done).** The overdue list's first page is an index scan
+backwards on `ix_cases_created_id` stopping at the 51st case with an overdue duty: under a millisecond in the
+database at any size. The coordinator's "my work" read 200 open deadlines and their cases and workflow
+snapshots for a page of 50; its first batch is now a page (limit+1), later ones doubling up to 200 (4x less
+time at 100 000 cases). The worker's selections use two new partial indexes (migration `perf_indexes`): open
+deadlines by kind and due date (lapsed windows 60 ms to 13 ms at 100 000 cases) and unerased cases by state and
+end; a pass takes at most `limit` cases per job (`run_pass(limit=...)`), so a pass after a long stop stays short.
+
+**Compliance report.** Its three statements aggregate every duty deadline since the start: a parallel
+sequential scan for the totals, a sort of every met duty for the nearest-rank percentiles (spilling to disk at
+the default `work_mem` of 4 MB), and a join for the reflection periods cut short (now an index-only scan on
+`ix_cases_formal_decided`, 586 ms to 209 ms at 100 000 cases). Covering indexes on the deadlines were tried and
+not kept: the planner still preferred the sequential scan, and forcing the index was slower (3.3 s against
+1.4 s for the percentiles), since every row is read either way. What would meet 2 s at a million cases:
+per-period aggregates written with the deadlines (one row per month, kind, organisation and sector; see
+"Growing past one PostgreSQL server" in `docs/architecture.md`), leaving only open deadlines and the current
+month to read live. Not done here: the report's definitions are being changed in parallel (a breach stays a
+breach after the case is cancelled; grouping by region), and the aggregates must follow the final ones.
+
+**Audit verification (done, bounded by the CPUs).** Verifying is Python per entry: decoding the JSON
+details, re-encoding them canonically and one HMAC (the in-memory figure is the ceiling of one process).
+`nrm audit verify` now verifies stretches of the log in one process per CPU, each from the MAC stored before
+it, then checks the seams; a log that is not good is passed over once more in order, so the answer (first bad
+entry and wording) is unchanged. On two cores shared with PostgreSQL the rate is about twice one process's;
+100 000 entries/s needs more cores (the stretches scale with them) or the details stored as canonical text so
+they need no decoding.
+
+**Two processes.** Two `nrm serve` processes on one database, each with half the clients: on two cores that
+also run PostgreSQL and wrk, the second process mostly takes CPU from the first; the audit head's section is
+now two statements and the commit, so what remains serialised is the commit's fsync.
 """
 
 
@@ -104,6 +133,8 @@ def write_report(
         "",
         "## Data generation",
         "",
+        f"Generated {gen.get('generated_at', 'in this run')} (a `--reuse` run measures data generated earlier by "
+        "`--generate-only`, migrated to the current head first). "
         f"`bench/generate.py` ran the Alembic migrations, seeded the demo accounts, made the template cases through "
         f"the real use-cases, then bulk-inserted {gen['rows']:,} rows (COPY) in {gen['bulk_seconds']:.1f} s: "
         f"**{gen['rows_per_second']:,.0f} rows/s**, {gen['cases_per_second']:,.0f} cases/s "

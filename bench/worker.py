@@ -22,7 +22,7 @@ class TimedPass:
 
 #: Cases per kind of closure and of erasure in one pass: the generated backlog at a million cases (hundreds of
 #: thousands of closures past retention) would take hours, which no running deployment ever accumulates.
-PASS_LIMIT = 500
+PASS_LIMIT = 100
 
 
 def passes(ctx: ServiceContext, count: int = 2) -> list[TimedPass]:

@@ -23,6 +23,23 @@ class Case(Base):
         # Lists are newest first with a (created_at, id) cursor: this index serves every page in order.
         Index("ix_cases_created_id", "created_at", "id"),
         Index("ix_cases_organisation_created", "referring_organisation_id", "created_at"),
+        # The worker's erasures: cases not yet erased by state and end (an index-only scan on PostgreSQL).
+        Index(
+            "ix_cases_unerased_state_ended",
+            "state",
+            "ended_at",
+            postgresql_include=["id"],
+            sqlite_where=text("erased_at IS NULL"),
+            postgresql_where=text("erased_at IS NULL"),
+        ),
+        # The compliance report's reflection periods cut short: formal decisions taken without an early request.
+        Index(
+            "ix_cases_formal_decided",
+            "id",
+            postgresql_include=["formal_decided_at"],
+            sqlite_where=text("formal_decided_at IS NOT NULL AND early_decision_requested IS FALSE"),
+            postgresql_where=text("formal_decided_at IS NOT NULL AND early_decision_requested IS FALSE"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
@@ -116,6 +133,14 @@ class Deadline(Base):
             postgresql_where=text("met_at IS NULL AND cancelled_at IS NULL"),
         ),
         Index("ix_deadlines_kind_opened", "kind", "opened_at"),
+        # The worker's lapsed windows: open deadlines of one kind by due date (not every deadline of the kind).
+        Index(
+            "ix_deadlines_open_kind_due",
+            "kind",
+            "due_at",
+            sqlite_where=text("met_at IS NULL AND cancelled_at IS NULL"),
+            postgresql_where=text("met_at IS NULL AND cancelled_at IS NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
