@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from app.workflow.authority import Relation, may_hold
 from app.workflow.deadlines import find_unclosed, right_is_running
@@ -39,7 +39,6 @@ from app.workflow.model import (
     RecordVote,
     Referral,
     Refusal,
-    ResumeDeadline,
     SetAgeAssessed,
     SetAssessor,
     SetChild,
@@ -78,6 +77,7 @@ from app.workflow.steps import (
     meet,
     note,
     open_deadline,
+    resume,
     step,
     text,
     window_lapsed,
@@ -235,7 +235,7 @@ def _preliminary_decision(ctx: Context) -> Step | Refusal:
     if reasons is None:
         return invalid("reasons_missing", "a preliminary decision needs written reasons", ctx.state)
     case, now, policy = ctx.case, ctx.now, ctx.policy
-    effects: list[Effect] = meet(case, K.preliminary_decision, now)
+    effects: list[Effect] = meet(case, K.preliminary_decision, now, policy)
     effects.append(RecordOutcome("preliminary", result.value, reasons))
     if result is PreliminaryOutcome.positive:
         effects += open_deadline(case, K.reflection_period, now, policy)
@@ -342,7 +342,7 @@ def _convene_panel(ctx: Context) -> Step | Refusal:
     if problems:
         return invalid("panel_composition", "; ".join(problems), ctx.state)
     effects: list[Effect] = [ConvenePanel(tuple(members), is_review)]
-    effects += meet(case, K.panel_convening, now)
+    effects += meet(case, K.panel_convening, now, policy)
     if ctx.state is S.recovery_period:
         # The decision may not come before the reflection period ends, so its clock counts from then.
         reflection = find_unclosed(case.deadlines, K.reflection_period)
@@ -507,7 +507,7 @@ def _formal_decision(ctx: Context) -> Step | Refusal:
     panel = case.panel
     assert panel is not None
     result = outcome(panel, policy.panel)
-    effects: list[Effect] = meet(case, K.formal_decision, now)
+    effects: list[Effect] = meet(case, K.formal_decision, now, policy)
     effects += [RecordOutcome("formal", result.value), DissolvePanel(now)]
     branch = result.value
     if result is FormalOutcome.not_identified:
@@ -591,7 +591,7 @@ def _review_decision(ctx: Context) -> Step | Refusal:
     panel = case.panel
     assert panel is not None
     result = outcome(panel, ctx.policy.review_panel)
-    effects: list[Effect] = meet(case, K.review_decision, now)
+    effects: list[Effect] = meet(case, K.review_decision, now, ctx.policy)
     effects += [RecordOutcome("review", result.value), DissolvePanel(now), MarkReviewDone()]
     if result is FormalOutcome.identified:
         effects += _support_plan_starts(case, now, ctx.policy)
@@ -655,8 +655,7 @@ def _report_found(ctx: Context) -> Step | Refusal:
     effects: list[Effect] = []
     for deadline in case.deadlines:
         if deadline.is_paused and not deadline.is_closed:
-            remaining = deadline.remaining if deadline.remaining is not None else timedelta(0)
-            effects.append(ResumeDeadline(deadline.kind, now, now + remaining))
+            effects.append(resume(case, deadline, now, ctx.policy))
     effects += [SetStateBeforeSuspension(None), *note(ctx.event.note)]
     return step(effects, f"left_{left.value}")
 
@@ -853,7 +852,7 @@ def _protection_step(name: EventName, kind: DeadlineKind, what: str) -> EventRul
         return None
 
     def handle(ctx: Context) -> Step | Refusal:
-        return step(meet(ctx.case, kind, ctx.now) + note(ctx.event.note), deadline_kind=kind.value)
+        return step(meet(ctx.case, kind, ctx.now, ctx.policy) + note(ctx.event.note), deadline_kind=kind.value)
 
     return EventRule(
         name,
@@ -894,7 +893,7 @@ def _support_plan_starts(case: CaseSnapshot, now: datetime, policy: Policy) -> l
 def _support_plan_reviewed(ctx: Context) -> Step | Refusal:
     # The next review counts from this one, early or late: the rhythm follows the person, not the calendar.
     case, now, policy = ctx.case, ctx.now, ctx.policy
-    effects: list[Effect] = meet(case, K.support_review, now)
+    effects: list[Effect] = meet(case, K.support_review, now, policy)
     reviewed = replace(case, deadlines=())  # the met one is closed by then: nothing stale to close
     effects += open_deadline(reviewed, K.support_review, now, policy, duration=policy.support_plan.review_interval)
     effects += note(ctx.event.note)

@@ -122,16 +122,26 @@ def close_deadline(deadline: DeadlineSnapshot, now: datetime) -> Effect:
     return CancelDeadline(deadline.kind, now)
 
 
-def meet(case: CaseSnapshot, kind: DeadlineKind, now: datetime) -> list[Effect]:
+def resume(case: CaseSnapshot, deadline: DeadlineSnapshot, now: datetime, policy: Policy) -> Effect:
+    """Restart a paused duty with what remained of it (`Calendar.resumed_due_at`: days for a day-based duty,
+    the exact time for one counted in hours)."""
+    assert deadline.paused_at is not None
+    paused_at = deadline.paused_at
+    # The due time in force at the pause, from the remainder kept then.
+    due_at = paused_at + (deadline.remaining or timedelta(0))
+    unit = policy.duration(deadline.kind, case.is_child).unit
+    return ResumeDeadline(deadline.kind, now, policy.calendar.resumed_due_at(due_at, paused_at, now, unit))
+
+
+def meet(case: CaseSnapshot, kind: DeadlineKind, now: datetime, policy: Policy) -> list[Effect]:
     """Meet the open deadline of `kind`, if any. A paused duty is first resumed, so lateness is measured
-    against the time that remained, not against a due time the suspension made stale."""
+    against what remained of it, not against a due time the suspension made stale."""
     deadline = find_unclosed(case.deadlines, kind)
     if deadline is None:
         return []
     effects: list[Effect] = []
     if deadline.paused_at is not None:
-        remaining = deadline.remaining if deadline.remaining is not None else timedelta(0)
-        effects.append(ResumeDeadline(kind, now, now + remaining))
+        effects.append(resume(case, deadline, now, policy))
     effects.append(MeetDeadline(kind, now))
     return effects
 
