@@ -31,7 +31,9 @@ class Case(Base):
     version: Mapped[int] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(String(40))
     state_before_suspension: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # The policy governing the case: the one in force at its referral (app/services/case_policy.py).
     policy_name: Mapped[str] = mapped_column(String(40))
+    policy_version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

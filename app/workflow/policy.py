@@ -4,10 +4,20 @@ The shipped policies live in `app/workflow/policies/*.toml`, each value with a c
 `load_policy("fr")` loads a shipped policy, `load_policy(path)` any file; an invalid file raises `PolicyError`
 naming the file, the key and the problem. `render_policy` and `validate_policy_file` back the
 `nrm policy show` and `nrm policy validate` commands.
+
+A policy carries a `version` and the date it takes effect (`effective_from`): a case keeps the name and version
+in force at its referral (`app/services/case_policy.py`), so any change of a value needs a new version;
+`digest` fingerprints the values (comments aside) so that a changed policy reusing a version is refused.
+A policy's `[regions]` give a region (ISO 3166-2) its own time zone or public holidays: `for_region` is the
+policy a case of that region follows.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
+from datetime import date
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -15,7 +25,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from app.workflow.calendars import Calendar, Duration
 from app.workflow.datafiles import StrictModel, load_file, validate_mapping
@@ -58,6 +68,30 @@ class HolidayCalendar(_Strict):
             if self.subdivision not in aliases:
                 raise ValueError(f"unknown subdivision {self.subdivision!r} of {self.country}")
         return self
+
+
+class RegionCalendar(_Strict):
+    """A region whose calendar is not the policy's: its own time zone, its own public holidays, or both."""
+
+    time_zone: str | None = None
+    holidays: HolidayCalendar | None = None
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        return None if value is None else _known_zone(value)
+
+
+#: An ISO 3166-2 subdivision code, as cases carry it (`FR-57`, `FR-971`, `GB-SCT`).
+_REGION_CODE = re.compile(r"^[A-Z]{2}-[A-Z0-9]{1,3}$")
+
+
+def _known_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}") from None
+    return value
 
 
 class DeadlineRule(_Strict):
@@ -134,8 +168,11 @@ class Policy(_Strict):
 
     name: str = Field(min_length=1)
     title: str = ""
+    version: int = Field(ge=1)
+    effective_from: date
     time_zone: str
     holidays: HolidayCalendar
+    regions: dict[str, RegionCalendar] = Field(default_factory=dict)
     reflection_period: Duration
     deadlines: dict[DeadlineKind, DeadlineRule]
     assessor_sectors: tuple[Sector, ...] = Field(min_length=1)
@@ -158,13 +195,19 @@ class Policy(_Strict):
     support_plan: SupportPlanRules
     entitlements: tuple[EntitlementRule, ...] = ()
 
+    _regional: dict[str, Policy] = PrivateAttr(default_factory=dict)
+
     @field_validator("time_zone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
+        return _known_zone(value)
+
+    @field_validator("regions")
+    @classmethod
+    def _region_codes(cls, value: dict[str, RegionCalendar]) -> dict[str, RegionCalendar]:
+        wrong = sorted(code for code in value if not _REGION_CODE.match(code))
+        if wrong:
+            raise ValueError(f"not ISO 3166-2 region codes: {', '.join(wrong)}")
         return value
 
     @field_validator("deadlines")
@@ -215,6 +258,33 @@ class Policy(_Strict):
     def calendar(self) -> Calendar:
         """The jurisdiction's calendar: time zone and public holidays."""
         return Calendar(self.time_zone, self.holidays.country, self.holidays.subdivision)
+
+    def for_region(self, region: str | None) -> Policy:
+        """The policy a case of `region` (ISO 3166-2) follows: this one, with the region's time zone and public
+        holidays where `[regions]` names them (Alsace-Moselle, the overseas departments, the UK's nations)."""
+        code = (region or "").strip().upper()
+        own = self.regions.get(code)
+        if own is None:
+            return self
+        if code not in self._regional:
+            update: dict[str, Any] = {"regions": {}}
+            if own.time_zone is not None:
+                update["time_zone"] = own.time_zone
+            if own.holidays is not None:
+                update["holidays"] = own.holidays
+            self._regional[code] = self.model_copy(update=update)
+        return self._regional[code]
+
+    @property
+    def content(self) -> dict[str, Any]:
+        """The policy's values as JSON data (what `policy_from_mapping` reads back)."""
+        return self.model_dump(mode="json")
+
+    @property
+    def digest(self) -> str:
+        """A fingerprint of the values (not the comments): two files with one version must share it."""
+        canonical = json.dumps(self.content, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+        return hashlib.sha256(canonical.encode()).hexdigest()
 
     def duration(self, kind: DeadlineKind, is_child: bool) -> Duration:
         """How long a deadline of `kind` runs for this person (`support_review`: until the first review)."""
