@@ -34,7 +34,9 @@ def upgrade() -> None:
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.add_column(sa.Column("policy_version", sa.Integer(), nullable=False, server_default="1"))
     with op.batch_alter_table("cases", schema=None) as batch_op:
-        batch_op.alter_column("policy_version", server_default=None, existing_type=sa.Integer(), existing_nullable=False)
+        batch_op.alter_column(
+            "policy_version", server_default=None, existing_type=sa.Integer(), existing_nullable=False
+        )
 
 
 def downgrade() -> None:
