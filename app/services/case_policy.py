@@ -13,30 +13,43 @@ The case's region (ISO 3166-2) then chooses its time zone and public holidays th
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import inspect, make_url, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.db import make_engine
 from app.models import Case, PolicyVersion
 from app.services.context import ServiceContext
 from app.services.errors import Conflict
-from app.workflow import Policy, load_policy
-from app.workflow.policy import PolicyError, policy_from_mapping, shipped_policy_names
+from app.workflow import Policy
+from app.workflow.policy import PolicyError, policy_from_mapping, released_policy, reused_version
 
 
 class PolicyVersionReused(Conflict):
     """The policy in force has other values than the version of the same number cases were referred under."""
 
 
-def reused_version_problem(recorded: PolicyVersion | None, policy: Policy) -> str | None:
-    """Why `policy` may not be used, when another policy of the same name and version was recorded."""
-    if recorded is None or recorded.digest == policy.digest:
+def recorded_version_problem(database_url: str, policy: Policy) -> str | None:
+    """`nrm policy validate`: why `policy` may not be used on this database, whose archive holds another
+    policy of its name and version (None when the database does not exist yet or predates the archive)."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).is_file():
         return None
-    return (
-        f"policy {policy.name} version {policy.version} differs from the version {policy.version} cases were "
-        "referred under: give the changed policy a new version"
-    )
+    engine = make_engine(database_url, pool_size=1)
+    try:
+        with engine.connect() as connection:
+            if not inspect(connection).has_table(PolicyVersion.__tablename__):
+                return None
+            digest = connection.scalar(
+                select(PolicyVersion.digest).where(
+                    PolicyVersion.name == policy.name, PolicyVersion.version == policy.version
+                )
+            )
+    finally:
+        engine.dispose()
+    return reused_version(policy, digest)
 
 
 def record_policy(session: Session, ctx: ServiceContext, policy: Policy, now: datetime) -> None:
@@ -62,7 +75,7 @@ def record_policy(session: Session, ctx: ServiceContext, policy: Policy, now: da
                 )
         except IntegrityError:
             recorded = session.get(PolicyVersion, key)
-    problem = reused_version_problem(recorded, policy)
+    problem = reused_version(policy, None if recorded is None else recorded.digest)
     if problem is not None:
         raise PolicyVersionReused(problem, code="policy_version_reused")
     ctx.recorded_policies.add(key)
@@ -81,10 +94,11 @@ def governing_policy(session: Session, ctx: ServiceContext, name: str, version: 
         policy = policy_from_mapping(dict(recorded.content), f"policy {name} version {version} (archive)")
     elif ctx.policy.name == name and ctx.policy.version == version:
         policy = ctx.policy
-    elif name in shipped_policy_names() and load_policy(name).version == version:
-        policy = load_policy(name)
     else:
-        raise PolicyError(f"policy {name} version {version} governs a case but is neither archived nor shipped")
+        shipped = released_policy(name, version)
+        if shipped is None:
+            raise PolicyError(f"policy {name} version {version} governs a case but is neither archived nor shipped")
+        policy = shipped
     ctx.governing_policies[key] = policy
     return policy
 

@@ -33,6 +33,9 @@ from app.workflow.justice import EntitlementRule
 from app.workflow.states import CHILD_DUTY_KINDS, DeadlineKind, FormalOutcome, NeedKind, Sector
 
 POLICY_DIR = Path(__file__).parent / "policies"
+#: Earlier versions of the shipped policies, `<name>-v<version>.toml`: a file moving to a new version leaves its
+#: last version here, so that cases referred under it still load it (`released_policy`).
+RELEASED_DIR = POLICY_DIR / "released"
 DEFAULT_POLICY = "fr"
 
 #: Deadline kinds whose durations a policy sets under their own key, not under `deadlines`.
@@ -282,8 +285,10 @@ class Policy(_Strict):
 
     @property
     def digest(self) -> str:
-        """A fingerprint of the values (not the comments): two files with one version must share it."""
-        canonical = json.dumps(self.content, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+        """A fingerprint of the values (not the comments): two files with one version must share it. Values
+        left at their default are left out, so that a new setting with a default changes no policy's digest."""
+        values = self.model_dump(mode="json", exclude_defaults=True)
+        canonical = json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
     def duration(self, kind: DeadlineKind, is_child: bool) -> Duration:
@@ -324,6 +329,32 @@ def _load_shipped(name: str) -> Policy:
     return validate_policy_file(POLICY_DIR / f"{name}.toml")
 
 
+def released_policy(name: str, version: int) -> Policy | None:
+    """The shipped policy `name` at `version`: the current file, or an earlier version kept in `released/`."""
+    if name in shipped_policy_names():
+        current = load_policy(name)
+        if current.version == version:
+            return current
+    path = RELEASED_DIR / f"{name}-v{version}.toml"
+    return _load_released(path) if path.is_file() else None
+
+
+@lru_cache(maxsize=16)
+def _load_released(path: Path) -> Policy:
+    return validate_policy_file(path)
+
+
+def reused_version(policy: Policy, known_digest: str | None) -> str | None:
+    """Why `policy` may not be used when a policy of its name and version is known with `known_digest` (the
+    shipped one, or one cases were referred under): the values differ, so the version should have changed."""
+    if known_digest is None or known_digest == policy.digest:
+        return None
+    return (
+        f"policy {policy.name} version {policy.version} has other values than the {policy.name} version "
+        f"{policy.version} already in use: a changed policy needs a new version"
+    )
+
+
 def load_policy(name_or_path: str | Path = DEFAULT_POLICY) -> Policy:
     """A shipped policy by name (`fr`, `uk`, `coe`, `be`) or a policy file by path."""
     if isinstance(name_or_path, str) and (POLICY_DIR / f"{name_or_path}.toml").is_file():
@@ -355,6 +386,7 @@ def render_policy(policy: Policy) -> str:
     subdivision = f" ({policy.holidays.subdivision})" if policy.holidays.subdivision else ""
     lines = [
         f"policy {policy.name}: {policy.title}".rstrip(": "),
+        f"version             {policy.version}, in effect from {policy.effective_from.isoformat()}",
         f"time zone           {policy.time_zone}",
         f"public holidays     {policy.holidays.country}{subdivision}",
         f"reflection period   {policy.reflection_period}",

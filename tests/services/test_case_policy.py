@@ -16,7 +16,7 @@ from app.clock import FrozenClock
 from app.config import load_settings
 from app.models import Case, PolicyVersion
 from app.services import cases
-from app.services.case_policy import PolicyVersionReused
+from app.services.case_policy import PolicyVersionReused, recorded_version_problem
 from app.services.context import ServiceContext
 from app.workflow.policy import POLICY_DIR
 from tests.factories import event, principal, refer
@@ -126,3 +126,6 @@ def test_an_edited_policy_reusing_its_version_is_refused_and_the_archive_wins(
     event(edited, coordinator, case_id, "assign_assessor", assessor_id=str(assessor.user_id))
     event(edited, assessor, case_id, "preliminary_decision", outcome="positive", reasons="reasonable grounds")
     assert _due(edited, case_id, "panel_convening") == end_of(date(2027, 3, 15))
+    # `nrm policy validate` refuses the edited file against this database's archive, not the real version 1.
+    assert "needs a new version" in (recorded_version_problem(ctx.settings.database_url, edited.policy) or "")
+    assert recorded_version_problem(ctx.settings.database_url, ctx.policy) is None
