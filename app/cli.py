@@ -170,13 +170,11 @@ def policy_validate(path: Path) -> None:
 
 def _recorded_version_problem(policy: Policy) -> str | None:
     """The versions cases were referred under, in the configured database (when there is one)."""
-    from sqlalchemy.exc import SQLAlchemyError
-
     from app.services.case_policy import recorded_version_problem
 
     try:
         return recorded_version_problem(get_settings().database_url, policy)
-    except (SettingsError, SQLAlchemyError) as error:
+    except (SettingsError, ServiceError) as error:
         typer.echo(f"note: not checked against the database ({type(error).__name__})", err=True)
         return None
 

@@ -63,6 +63,8 @@ class Case(Base):
     early_decision_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     reconsideration_done: Mapped[bool] = mapped_column(Boolean, default=False)
     review_done: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A negative reasonable-grounds decision waiting for a second decision maker (uk since December 2022).
+    second_check_pending: Mapped[bool] = mapped_column(Boolean, default=False)
     age_assessed: Mapped[str | None] = mapped_column(String(10), nullable=True)
     first_panel_member_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     preliminary_outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)

@@ -16,15 +16,19 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import inspect, make_url, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.db import make_engine
 from app.models import Case, PolicyVersion
 from app.services.context import ServiceContext
-from app.services.errors import Conflict
+from app.services.errors import Conflict, ServiceError
 from app.workflow import Policy
 from app.workflow.policy import PolicyError, policy_from_mapping, released_policy, reused_version
+
+
+class ArchiveUnreadable(ServiceError):
+    """The database holding the archive of policy versions cannot be reached."""
 
 
 class PolicyVersionReused(Conflict):
@@ -39,7 +43,12 @@ def recorded_version_problem(database_url: str, policy: Policy) -> str | None:
         return None
     engine = make_engine(database_url, pool_size=1)
     try:
-        with engine.connect() as connection:
+        connection = engine.connect()
+    except SQLAlchemyError:
+        engine.dispose()
+        raise ArchiveUnreadable("the database cannot be reached") from None
+    try:
+        with connection:
             if not inspect(connection).has_table(PolicyVersion.__tablename__):
                 return None
             digest = connection.scalar(

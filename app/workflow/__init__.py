@@ -26,6 +26,7 @@ from app.workflow.machine import MACHINE, TRANSITIONS
 from app.workflow.model import (
     SYSTEM,
     Actor,
+    AwaitSecondCheck,
     CancelDeadline,
     CarriedOver,
     CaseSnapshot,
@@ -110,6 +111,7 @@ __all__ = [
     "AgeBand",
     "AgeOutcome",
     "Audience",
+    "AwaitSecondCheck",
     "Calendar",
     "CancelDeadline",
     "CarriedOver",

@@ -19,6 +19,7 @@ from datetime import datetime
 from app.workflow.authority import Relation, may_hold
 from app.workflow.deadlines import find_unclosed, right_is_running
 from app.workflow.model import (
+    AwaitSecondCheck,
     CancelDeadline,
     CarriedOver,
     CaseSnapshot,
@@ -235,8 +236,18 @@ def _preliminary_decision(ctx: Context) -> Step | Refusal:
     if reasons is None:
         return invalid("reasons_missing", "a preliminary decision needs written reasons", ctx.state)
     case, now, policy = ctx.case, ctx.now, ctx.policy
-    effects: list[Effect] = meet(case, K.preliminary_decision, now, policy)
+    checked = case.second_check_pending
+    if result is PreliminaryOutcome.negative and policy.second_check_of_negative_preliminary and not checked:
+        # Not in effect yet (uk since December 2022): another assessor decides again, and the decision is due
+        # by the same deadline, which stays open until a decision takes effect.
+        effects: list[Effect] = [RecordOutcome("preliminary", result.value, reasons), AwaitSecondCheck(True)]
+        if case.assessor_id is not None:
+            effects += [RecordPreviousAssessor(case.assessor_id), SetAssessor(None)]
+        return step(effects, "second_check", outcome=result.value, second_check=True)
+    effects = meet(case, K.preliminary_decision, now, policy)
     effects.append(RecordOutcome("preliminary", result.value, reasons))
+    if checked:
+        effects.append(AwaitSecondCheck(False))
     if result is PreliminaryOutcome.positive:
         effects += open_deadline(case, K.reflection_period, now, policy)
         effects += open_deadline(case, K.panel_convening, now, policy)
@@ -245,7 +256,7 @@ def _preliminary_decision(ctx: Context) -> Step | Refusal:
             effects += open_deadline(case, K.shelter_offer, now, policy)
     elif not case.reconsideration_done:
         effects += open_deadline(case, K.reconsideration_window, now, policy)
-    return step(effects, result.value, outcome=result.value)
+    return step(effects, result.value, outcome=result.value, second_check=checked)
 
 
 PRELIMINARY_DECISION = EventRule(
@@ -253,11 +264,14 @@ PRELIMINARY_DECISION = EventRule(
     transitions=(
         Transition((S.preliminary_assessment,), S.recovery_period, "positive"),
         Transition((S.preliminary_assessment,), S.preliminary_negative, "negative"),
+        # Under a policy with a second check (uk) a negative decision waits for another assessor's.
+        Transition((S.preliminary_assessment,), None, "second_check"),
     ),
     senders=frozenset({R.assigned_assessor}),
     fields=("outcome", "reasons"),
     handler=_preliminary_decision,
-    rule="written reasons; positive opens protection and the reflection period",
+    rule="written reasons; positive opens protection and the reflection period; under a second-check policy "
+    "a first negative decision waits for another assessor's",
     opens=(K.reflection_period, K.panel_convening, K.shelter_offer, K.reconsideration_window),
     meets=(K.preliminary_decision,),
 )

@@ -78,6 +78,7 @@ class CaseSnapshot:
     first_panel_member_ids: frozenset[str] = frozenset()
     reconsideration_done: bool = False
     review_done: bool = False
+    second_check_pending: bool = False
     deadlines: tuple[DeadlineSnapshot, ...] = ()
     formal_outcome: FormalOutcome | None = None
     close_reason: CloseReason | None = None
@@ -296,6 +297,14 @@ class MarkReconsiderationDone:
 
 
 @dataclass(frozen=True, slots=True)
+class AwaitSecondCheck:
+    """A negative reasonable-grounds decision waits for a second decision maker before it takes effect
+    (`pending`), or the second has decided (policy `second_check_of_negative_preliminary`)."""
+
+    pending: bool
+
+
+@dataclass(frozen=True, slots=True)
 class MarkReviewDone:
     """The review has been held: its decision is final."""
 
@@ -342,6 +351,7 @@ Effect = (
     | SetStateBeforeSuspension
     | MarkReconsiderationDone
     | MarkReviewDone
+    | AwaitSecondCheck
     | SetClosure
     | ClearClosure
     | RecordNote

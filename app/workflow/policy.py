@@ -74,10 +74,11 @@ class HolidayCalendar(_Strict):
 
 
 class RegionCalendar(_Strict):
-    """A region whose calendar is not the policy's: its own time zone, its own public holidays, or both."""
+    """A region whose calendar is not the policy's: its own time zone, its own public holidays (a subdivision
+    of the policy's holiday country), or both."""
 
     time_zone: str | None = None
-    holidays: HolidayCalendar | None = None
+    subdivision: str | None = None
 
     @field_validator("time_zone")
     @classmethod
@@ -183,6 +184,9 @@ class Policy(_Strict):
     review_panel: PanelRules
     early_decision_allowed: bool
     automatic_review: bool = False
+    # A negative reasonable-grounds decision takes effect only once a second decision maker (another assessor:
+    # a caseworker or manager of the competent authority) has decided again, and may overturn it.
+    second_check_of_negative_preliminary: bool = False
     retention_days_after_closure: int = Field(ge=1)
     withdrawal_grace_days: int = Field(ge=0)
     statistics_suppression_threshold: int = Field(default=5, ge=1)
@@ -212,6 +216,16 @@ class Policy(_Strict):
         if wrong:
             raise ValueError(f"not ISO 3166-2 region codes: {', '.join(wrong)}")
         return value
+
+    @model_validator(mode="after")
+    def _region_subdivisions(self) -> Policy:
+        for code, own in self.regions.items():
+            if own.subdivision is not None:
+                try:
+                    HolidayCalendar(country=self.holidays.country, subdivision=own.subdivision)
+                except ValueError as error:
+                    raise ValueError(f"regions.{code}: {error}") from None
+        return self
 
     @field_validator("deadlines")
     @classmethod
@@ -273,8 +287,8 @@ class Policy(_Strict):
             update: dict[str, Any] = {"regions": {}}
             if own.time_zone is not None:
                 update["time_zone"] = own.time_zone
-            if own.holidays is not None:
-                update["holidays"] = own.holidays
+            if own.subdivision is not None:
+                update["holidays"] = HolidayCalendar(country=self.holidays.country, subdivision=own.subdivision)
             self._regional[code] = self.model_copy(update=update)
         return self._regional[code]
 
@@ -393,6 +407,12 @@ def render_policy(policy: Policy) -> str:
         f"assessor sectors    {', '.join(policy.assessor_sectors)}",
         f"early decision      {'may be requested' if policy.early_decision_allowed else 'not allowed'}",
         f"automatic review    {'every negative decision' if policy.automatic_review else 'on request'}",
+        "second check        "
+        + (
+            "a negative reasonable-grounds decision, by another assessor"
+            if policy.second_check_of_negative_preliminary
+            else "none"
+        ),
         f"retention           {policy.retention_days_after_closure} days after closure",
         f"withdrawal grace    {policy.withdrawal_grace_days} days before erasure",
         f"statistics          counts below {policy.statistics_suppression_threshold} suppressed",

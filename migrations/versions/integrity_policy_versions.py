@@ -1,5 +1,6 @@
 """policy versions (issue 12, point 9): a case records the version of the policy it was referred under; the
-archive of the policy versions cases were referred under
+archive of the policy versions cases were referred under; a negative reasonable-grounds decision waiting for a
+second decision maker (point 10)
 
 Revision ID: integrity_policy_versions
 Revises: hardening2_needs_codes
@@ -33,6 +34,7 @@ def upgrade() -> None:
     # at this revision (a policy file of the operator's is too, unless it says otherwise).
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.add_column(sa.Column("policy_version", sa.Integer(), nullable=False, server_default="1"))
+        batch_op.add_column(sa.Column("second_check_pending", sa.Boolean(), nullable=False, server_default=sa.false()))
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.alter_column(
             "policy_version", server_default=None, existing_type=sa.Integer(), existing_nullable=False
@@ -41,5 +43,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("cases", schema=None) as batch_op:
+        batch_op.drop_column("second_check_pending")
         batch_op.drop_column("policy_version")
     op.drop_table("policy_versions")
