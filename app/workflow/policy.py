@@ -63,14 +63,19 @@ class HolidayCalendar(_Strict):
 
     @model_validator(mode="after")
     def _known(self) -> HolidayCalendar:
-        supported = holidays.list_supported_countries()
-        if self.country not in supported:
-            raise ValueError(f"unknown holiday country {self.country!r}")
-        if self.subdivision is not None and self.subdivision not in supported[self.country]:
-            aliases = getattr(holidays.country_holidays(self.country), "subdivisions_aliases", {})
-            if self.subdivision not in aliases:
-                raise ValueError(f"unknown subdivision {self.subdivision!r} of {self.country}")
+        _check_holidays(self.country, self.subdivision)
         return self
+
+
+def _check_holidays(country: str, subdivision: str | None) -> None:
+    """Refuse a country or subdivision the `holidays` package does not know."""
+    supported = holidays.list_supported_countries()
+    if country not in supported:
+        raise ValueError(f"unknown holiday country {country!r}")
+    if subdivision is not None and subdivision not in supported[country]:
+        aliases = getattr(holidays.country_holidays(country), "subdivisions_aliases", {})
+        if subdivision not in aliases:
+            raise ValueError(f"unknown subdivision {subdivision!r} of {country}")
 
 
 class RegionCalendar(_Strict):
@@ -222,7 +227,7 @@ class Policy(_Strict):
         for code, own in self.regions.items():
             if own.subdivision is not None:
                 try:
-                    HolidayCalendar(country=self.holidays.country, subdivision=own.subdivision)
+                    _check_holidays(self.holidays.country, own.subdivision)
                 except ValueError as error:
                     raise ValueError(f"regions.{code}: {error}") from None
         return self
