@@ -204,7 +204,7 @@ def guidance_validate(path: Path) -> None:
 
 @guidance_cli.command("contacts")
 def guidance_contacts(
-    policy: Annotated[str, typer.Argument(help="policy name (fr, uk, coe, be)")],
+    policy: Annotated[str, typer.Argument(help="policy name (fr, uk, uk-2019, coe, be)")],
     region: Annotated[str | None, typer.Option(help="ISO 3166-2 region, e.g. FR-75 or GB-SCT")] = None,
     child: Annotated[
         bool, typer.Option("--child/--adult", help="a child (the default: presumption of minority)")

@@ -375,7 +375,7 @@ def reused_version(policy: Policy, known_digest: str | None) -> str | None:
 
 
 def load_policy(name_or_path: str | Path = DEFAULT_POLICY) -> Policy:
-    """A shipped policy by name (`fr`, `uk`, `coe`, `be`) or a policy file by path."""
+    """A shipped policy by name (`fr`, `uk`, `uk-2019`, `coe`, `be`) or a policy file by path."""
     if isinstance(name_or_path, str) and (POLICY_DIR / f"{name_or_path}.toml").is_file():
         return _load_shipped(name_or_path)
     path = Path(name_or_path)
