@@ -16,6 +16,7 @@ from app.security.keyfile import KeyFileError
 from app.services.context import ServiceContext
 from app.services.errors import ServiceError
 from app.services.keyfile_guard import DatabaseNotMigrated
+from app.workflow.policy import Policy
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help="National referral mechanism service.")
 admin_cli = typer.Typer(no_args_is_help=True, help="Operator accounts.")
@@ -152,13 +153,30 @@ def policy_show(name: Annotated[str | None, typer.Argument(help="policy name or 
 @policy_cli.command("validate")
 def policy_validate(path: Path) -> None:
     """Check a policy file; name the key and the problem if it is invalid."""
-    from app.workflow.policy import PolicyError, validate_policy_file
+    from app.workflow.policy import PolicyError, released_policy, reused_version, validate_policy_file
 
     try:
         policy = validate_policy_file(path)
     except PolicyError as error:
         _fail(str(error))
-    typer.echo(f"{path}: valid policy {policy.name!r}")
+    shipped = released_policy(policy.name, policy.version)
+    problem = reused_version(policy, None if shipped is None else shipped.digest)
+    if problem is None:
+        problem = _recorded_version_problem(policy)
+    if problem is not None:
+        _fail(f"{path}: {problem}")
+    typer.echo(f"{path}: valid policy {policy.name!r} version {policy.version}")
+
+
+def _recorded_version_problem(policy: Policy) -> str | None:
+    """The versions cases were referred under, in the configured database (when there is one)."""
+    from app.services.case_policy import recorded_version_problem
+
+    try:
+        return recorded_version_problem(get_settings().database_url, policy)
+    except (SettingsError, ServiceError) as error:
+        typer.echo(f"note: not checked against the database ({type(error).__name__})", err=True)
+        return None
 
 
 @guidance_cli.command("validate")
@@ -186,7 +204,7 @@ def guidance_validate(path: Path) -> None:
 
 @guidance_cli.command("contacts")
 def guidance_contacts(
-    policy: Annotated[str, typer.Argument(help="policy name (fr, uk, coe, be)")],
+    policy: Annotated[str, typer.Argument(help="policy name (fr, uk, uk-2019, coe, be)")],
     region: Annotated[str | None, typer.Option(help="ISO 3166-2 region, e.g. FR-75 or GB-SCT")] = None,
     child: Annotated[
         bool, typer.Option("--child/--adult", help="a child (the default: presumption of minority)")

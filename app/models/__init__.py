@@ -18,6 +18,7 @@ from app.models.cases import (
 from app.models.drafts import ReferralDraft
 from app.models.justice import JusticeMilestone
 from app.models.keys import KeyCheck
+from app.models.policies import PolicyVersion
 from app.models.support import Document, Interview, NeedsAssessment, Provider, ServiceReferral, SupportNeed
 from app.models.transfers import OutboxMessage, Peer, SeenMessage, Transfer
 
@@ -44,6 +45,7 @@ __all__ = [
     "Panel",
     "PanelSeat",
     "Peer",
+    "PolicyVersion",
     "Provider",
     "ReferralDraft",
     "SeenMessage",

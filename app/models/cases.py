@@ -48,7 +48,9 @@ class Case(Base):
     version: Mapped[int] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(String(40))
     state_before_suspension: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # The policy governing the case: the one in force at its referral (app/services/case_policy.py).
     policy_name: Mapped[str] = mapped_column(String(40))
+    policy_version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -82,6 +84,8 @@ class Case(Base):
     # How many reconsiderations were requested; the policy says how many are allowed.
     reconsiderations_held: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     review_done: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A negative reasonable-grounds decision waiting for a second decision maker (uk since December 2022).
+    second_check_pending: Mapped[bool] = mapped_column(Boolean, default=False)
     age_assessed: Mapped[str | None] = mapped_column(String(10), nullable=True)
     first_panel_member_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     preliminary_outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)

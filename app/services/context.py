@@ -41,6 +41,10 @@ class ServiceContext:
     _keyring: KeyRing
     _keyring_mtime: float
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # Policy versions cases follow, by (name, version), and those already recorded (app/services/case_policy.py):
+    # archived versions never change, so a process keeps them.
+    governing_policies: dict[tuple[str, int], Policy] = field(default_factory=dict)
+    recorded_policies: set[tuple[str, int]] = field(default_factory=set)
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock) -> ServiceContext:

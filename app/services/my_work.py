@@ -20,6 +20,7 @@ from app.db import read_only
 from app.models import Case, Deadline
 from app.security.permissions import Principal
 from app.services.case_access import cases_related
+from app.services.case_policy import policy_of
 from app.services.cases.core import snapshot_of
 from app.services.cases.views import view_extras
 from app.services.context import ServiceContext
@@ -81,7 +82,7 @@ def counts_working_days(policy: Policy, kind: str, is_child: bool = False) -> bo
     return policy.duration(DeadlineKind(kind), is_child).unit is DurationUnit.working_days
 
 
-def _item(ctx: ServiceContext, case: Case, deadline: Deadline, action: str) -> WorkItem:
+def _item(policy: Policy, case: Case, deadline: Deadline, action: str) -> WorkItem:
     need = None
     if deadline.kind.startswith(SERVICE_DEADLINE_PREFIX):
         need = NeedKind(deadline.kind.removeprefix(SERVICE_DEADLINE_PREFIX))
@@ -93,7 +94,7 @@ def _item(ctx: ServiceContext, case: Case, deadline: Deadline, action: str) -> W
         deadline_kind=deadline.kind,
         action=action,
         due_at=deadline.due_at,
-        working_days=counts_working_days(ctx.policy, deadline.kind, case.is_child),
+        working_days=counts_working_days(policy, deadline.kind, case.is_child),
         need_kind=need,
     )
 
@@ -107,7 +108,9 @@ def _duties_of_cases(
     }
     extras = view_extras(session, case_ids)
     duties = {
-        case_id: duties_of(snapshot_of(case, extras[case_id].panel), principal.actor, now, ctx.policy)
+        case_id: duties_of(
+            snapshot_of(case, extras[case_id].panel), principal.actor, now, policy_of(session, ctx, case)
+        )
         for case_id, case in cases.items()
     }
     return cases, duties
@@ -152,11 +155,11 @@ def duties_for(ctx: ServiceContext, principal: Principal, *, limit: int = 50) ->
                 case = cases[row.case_id]
                 deadline = next(d for d in case.deadlines if d.id == row.id)
                 if deadline.kind.startswith(SERVICE_DEADLINE_PREFIX):
-                    items.append(_item(ctx, case, deadline, FOLLOW_UP_SERVICE))
+                    items.append(_item(policy_of(session, ctx, case), case, deadline, FOLLOW_UP_SERVICE))
                     continue
                 for duty in duties[case.id]:
                     if duty.kind.value == deadline.kind:
-                        items.append(_item(ctx, case, deadline, EventName(duty.event).value))
+                        items.append(_item(policy_of(session, ctx, case), case, deadline, EventName(duty.event).value))
             if len(batch) < size:
                 break
             size = min(size * 2, _BATCH)

@@ -22,6 +22,7 @@ from app.db import read_only, transaction
 from app.models import Case, Deadline
 from app.security.login_throttle import rules_from
 from app.services import audit, closure, login_throttle, referral_drafts, web_sessions
+from app.services.case_policy import policy_of
 from app.services.cases.core import SYSTEM_IDS, commit_decision, load_snapshot
 from app.services.cases.personal_data import erase_personal_data
 from app.services.cases.referral import purge_idempotency_records
@@ -116,7 +117,7 @@ def _close_each(ctx: ServiceContext, state: State, reason: CloseReason, case_ids
                 SYSTEM,
                 EventRequest(name=EventName.close, reason=reason.value),
                 now,
-                ctx.policy,
+                policy_of(session, ctx, case),
             )
             if not isinstance(decision, Decision):
                 logger.warning("worker could not close a case", extra={"code": decision.code})

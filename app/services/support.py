@@ -36,6 +36,7 @@ from app.security.keyfile import KeyRing
 from app.security.permissions import Permission, Principal
 from app.services.case_access import may_read_provider_contact
 from app.services.case_keys import CaseCipher, opening, seal_text_or_none
+from app.services.case_policy import policy_of
 from app.services.cases.core import (
     append_audit,
     cipher_for_reader,
@@ -307,13 +308,14 @@ def refer_to_service(
         deadline = _open_service_deadline(session, need)
         if deadline is None:
             long_term = need.urgency == Urgency.long_term.value
-            duration = ctx.policy.service_deadline(NeedKind(need.kind), long_term)
+            policy = policy_of(session, ctx, case)
+            duration = policy.service_deadline(NeedKind(need.kind), long_term)
             deadline = Deadline(
                 id=uuid.uuid4(),
                 kind=service_deadline_kind(need.kind),
                 is_duty=True,
                 opened_at=now,
-                due_at=ctx.policy.calendar.due_after(now, duration),
+                due_at=policy.calendar.due_after(now, duration),
                 paused_seconds=0,
             )
             case.deadlines.append(deadline)

@@ -20,6 +20,7 @@ from app.models import CaseHistory
 from app.security.permissions import Principal
 from app.services import assessments, justice, support
 from app.services.assessments import AssessmentView
+from app.services.case_policy import policy_of
 from app.services.cases.core import load_visible_case, require_need_to_know, snapshot_of
 from app.services.cases.views import DeadlineView
 from app.services.context import ServiceContext
@@ -100,7 +101,7 @@ def support_plan(ctx: ServiceContext, principal: Principal, case_id: uuid.UUID) 
         )
         review = find_unclosed(snapshot_of(case, None).deadlines, DeadlineKind.support_review)
         steps = milestones_by_case(session, [case.id])[case.id]
-        state, entitled = State(case.state), entitlements_of(ctx.policy, facts_of(case, steps))
+        state, entitled = State(case.state), entitlements_of(policy_of(session, ctx, case), facts_of(case, steps))
     return SupportPlanView(
         case_id=case_id,
         state=state,

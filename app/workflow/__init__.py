@@ -33,6 +33,7 @@ from app.workflow.machine import MACHINE, TRANSITIONS
 from app.workflow.model import (
     SYSTEM,
     Actor,
+    AwaitSecondCheck,
     CancelDeadline,
     CarriedOver,
     CaseSnapshot,
@@ -120,6 +121,7 @@ __all__ = [
     "AgeBand",
     "AgeOutcome",
     "Audience",
+    "AwaitSecondCheck",
     "Calendar",
     "CancelDeadline",
     "CarriedOver",

@@ -86,6 +86,8 @@ def apply_effect(case: CaseSnapshot, effect: Effect) -> CaseSnapshot:
             return replace(case, reconsiderations_held=held, reconsideration_done=used_up)
         case model.MarkReviewDone():
             return replace(case, review_done=True)
+        case model.AwaitSecondCheck(pending=pending):
+            return replace(case, second_check_pending=pending)
         case model.RecordOutcome(stage=stage, outcome=outcome) if stage != "preliminary":
             return replace(case, formal_outcome=FormalOutcome(outcome))
         case model.SetClosure(reason=reason):

@@ -3,7 +3,11 @@
 Day counts follow the French rule (code de procédure civile art. 641-642), which most civil-law systems share:
 the day of the event is not counted; a period ends at 24:00 local time on its last day; a last day that is a
 Saturday, a Sunday or a public holiday moves to the next working day. Hours are elapsed time, so 24 hours
-across a daylight-saving change are 24 real hours, while a day count always ends at local midnight.
+across a daylight-saving change are 24 real hours, while a day count always ends at local midnight, whatever
+the hour of the event and whatever clock change comes between (issue 12, point 4).
+
+A duty paused while a case is suspended resumes with the days that remained, not the hours (`resumed_due_at`):
+a day-based duty resumed at 11:00 still falls due at 24:00 on a working day.
 """
 
 from __future__ import annotations
@@ -113,6 +117,28 @@ class Calendar:
                 last += _ONE_DAY
                 if self.is_working_day(last):
                     remaining -= 1
-        # When the clocks spring forward, "24:00 on the last day" can come a few minutes sooner than the
-        # same number of whole days after an event late in the evening: the person still gets every minute.
-        return max(self.end_of_day(last), start.astimezone(UTC) + timedelta(days=duration.value))
+        # Always 24:00 local on the last day (art. 642), even when a spring clock change makes that an hour
+        # less than the same number of 24-hour days after an event late in the evening.
+        return self.end_of_day(last)
+
+    def resumed_due_at(
+        self, due_at: datetime, paused_at: datetime, resumed_at: datetime, unit: DurationUnit
+    ) -> datetime:
+        """When a duty paused at `paused_at` (then due at `due_at`) falls due once resumed at `resumed_at`.
+
+        Hours keep the exact time that remained. A day-based duty keeps the days that remained after the day of
+        the pause, counted again from the day after the resumption (art. 641: the day of an event is not
+        counted), so it still ends at 24:00 local on a working day; with no whole day left it ends at the end
+        of the first working day from the resumption. A duty already overdue when paused stays exactly as late.
+        """
+        remaining = due_at - paused_at
+        if unit is DurationUnit.hours or remaining <= timedelta(0):
+            return resumed_at.astimezone(UTC) + remaining
+        paused_on, last = self.local_date(paused_at), self.last_day(due_at)
+        if unit is DurationUnit.working_days:
+            days = self.working_days_between(paused_on, last)
+        else:
+            days = max((last - paused_on).days, 0)
+        if days == 0:
+            return self.end_of_day(self.next_working_day(self.local_date(resumed_at)))
+        return self.due_after(resumed_at, Duration(value=days, unit=unit))

@@ -146,20 +146,95 @@ def render_workflow_doc() -> str:
         "",
         "## Deadlines by policy",
         "",
-        "Day counts: the day of the event is not counted; a period ends at 24:00 local time on its last day;",
-        "a last day on a Saturday, Sunday or public holiday moves to the next working day (code de procédure",
-        "civile art. 641-642). Duties stop while the case is suspended and resume with the exact time that",
-        "remained; rights run on. When a case ends, duties are cancelled and rights are met if their end has",
-        "passed, else cancelled. The formal decision deadline counts from the later of the convening and the",
-        "end of the reflection period, since the decision may not come before it (unless the person asks).",
+        "Day counts: the day of the event is not counted; a period ends at 24:00 local time on its last day,",
+        "whatever the hour of the event and whatever clock change comes between; a last day on a Saturday,",
+        "Sunday or public holiday moves to the next working day (code de procédure civile art. 641-642). Hours",
+        "are elapsed time. Duties stop while the case is suspended; on the return a duty counted in hours gets",
+        "back the exact time that remained, and a duty counted in days the days that remained after the day of",
+        "the suspension, counted again from the day after the return (art. 641), so that it still ends at 24:00",
+        "on a working day (with no whole day left: the end of the first working day of the return); a duty",
+        "already overdue stays exactly as late. Rights run on. When a case ends, duties are cancelled and",
+        "rights are met if their end has passed, else cancelled. The formal decision deadline counts from the",
+        "later of the convening and the end of the reflection period, since the decision may not come before",
+        "it (unless the person asks).",
         "`emergency_shelter` is due from the referral of an adult with nowhere safe to stay, where the policy sets",
         "`emergency_shelter_before_preliminary_decision`; `support_review` recurs while the person is identified,",
         "each review opening the next (docs/support.md).",
         "",
         *_deadline_table(),
         "",
+        "## Calendars by region",
+        "",
+        "A case's region (ISO 3166-2, given at referral) chooses its time zone and public holidays through its",
+        "policy's `[regions]`; a region the policy does not name keeps the policy's calendar. Public holidays",
+        "come from the `holidays` package. Sources: code du travail L.3133-1 (France), L.3134-13 (Alsace-Moselle:",
+        "Good Friday and 26 December), loi n° 83-550 and décret n° 83-1003 (abolition of slavery in the overseas",
+        "departments); Banking and Financial Dealings Act 1971 (the UK's nations).",
+        "",
+        *_region_table(),
+        "",
+        "## Policy versions",
+        "",
+        "A policy carries a version and the date it takes effect. A case keeps the policy name and version in",
+        "force at its referral, and follows that version's values (kept in the `policy_versions` table) after",
+        "`NRM_POLICY` names another policy or the file is edited; the case view shows them (`policy`). A change",
+        "of any value needs a new version: `nrm policy validate` refuses a changed policy reusing a version, and a",
+        "referral under one is refused (`policy_version_reused`). An earlier version of a shipped policy stays in",
+        "`app/workflow/policies/released/<name>-v<version>.toml`.",
+        "",
+        *_version_table(),
+        "",
+        "## Negative decisions reviewed",
+        "",
+        "`automatic review`: every negative formal (conclusive grounds) decision goes to review at once, before",
+        "it takes effect, by the policy's review panel (never a member of the first). `second check`: a negative",
+        "preliminary (reasonable grounds) decision takes effect only once another assessor has decided again;",
+        "the second may overturn it, and the reasonable-grounds deadline stays open until a decision takes",
+        "effect. Under `uk` (since December 2022) both apply and the review is by one second caseworker or",
+        "manager of the competent authority: the Multi-Agency Assurance Panels that reviewed negative conclusive",
+        "decisions from April 2019 were removed in December 2022 (written parliamentary answers of 28 February",
+        "2023 and 18 November 2024); `uk-2019` keeps that model. Under `be` the Belgian status itself follows a",
+        "magistrate's decision, with one of the specialised centres (Payoke, PAG-ASA, Sürya); the panel settings",
+        "of `be` are the collective's proposal applied to Belgian deadlines.",
+        "",
+        *_review_table(),
+        "",
     ]
     return "\n".join(parts)
+
+
+def _region_table() -> list[str]:
+    lines = ["| policy | region | time zone | public holidays |", "|---|---|---|---|"]
+    for name in shipped_policy_names():
+        policy = load_policy(name)
+        default = policy.holidays.subdivision or "-"
+        lines.append(f"| `{name}` | (any other) | {policy.time_zone} | {policy.holidays.country} {default} |")
+        for code, own in policy.regions.items():
+            zone = own.time_zone or policy.time_zone
+            lines.append(f"| `{name}` | {code} | {zone} | {policy.holidays.country} {own.subdivision or default} |")
+    return lines
+
+
+def _version_table() -> list[str]:
+    lines = ["| policy | version | in effect from | title |", "|---|---|---|---|"]
+    for name in shipped_policy_names():
+        policy = load_policy(name)
+        lines.append(f"| `{name}` | {policy.version} | {policy.effective_from.isoformat()} | {policy.title} |")
+    return lines
+
+
+def _review_table() -> list[str]:
+    lines = ["| policy | automatic review | second check | review panel |", "|---|---|---|---|"]
+    for name in shipped_policy_names():
+        policy = load_policy(name)
+        rules = policy.review_panel
+        sectors = ", ".join(rules.allowed_sectors) if rules.allowed_sectors else "any sector"
+        lines.append(
+            f"| `{name}` | {'yes' if policy.automatic_review else 'on request'} | "
+            f"{'yes' if policy.second_check_of_negative_preliminary else 'no'} | "
+            f"at least {rules.min_voting_members} member(s), {sectors} |"
+        )
+    return lines
 
 
 def main() -> None:

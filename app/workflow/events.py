@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from app.workflow.authority import Relation, may_hold
 from app.workflow.deadlines import find_unclosed, right_is_running
 from app.workflow.model import (
+    AwaitSecondCheck,
     CancelDeadline,
     CarriedOver,
     CaseSnapshot,
@@ -39,7 +40,6 @@ from app.workflow.model import (
     RecordVote,
     Referral,
     Refusal,
-    ResumeDeadline,
     SetAgeAssessed,
     SetAssessor,
     SetChild,
@@ -86,6 +86,7 @@ from app.workflow.steps import (
     meet,
     note,
     open_deadline,
+    resume,
     step,
     text,
     utc,
@@ -250,8 +251,18 @@ def _preliminary_decision(ctx: Context) -> Step | Refusal:
     if reasons is None:
         return invalid("reasons_missing", "a preliminary decision needs written reasons", ctx.state)
     case, now, policy = ctx.case, ctx.now, ctx.policy
-    effects: list[Effect] = meet(case, K.preliminary_decision, now)
+    checked = case.second_check_pending
+    if result is PreliminaryOutcome.negative and policy.second_check_of_negative_preliminary and not checked:
+        # Not in effect yet (uk since December 2022): another assessor decides again, and the decision is due
+        # by the same deadline, which stays open until a decision takes effect.
+        effects: list[Effect] = [RecordOutcome("preliminary", result.value, reasons), AwaitSecondCheck(True)]
+        if case.assessor_id is not None:
+            effects += [RecordPreviousAssessor(case.assessor_id), SetAssessor(None)]
+        return step(effects, "second_check", outcome=result.value, second_check=True)
+    effects = meet(case, K.preliminary_decision, now, policy)
     effects.append(RecordOutcome("preliminary", result.value, reasons))
+    if checked:
+        effects.append(AwaitSecondCheck(False))
     if result is PreliminaryOutcome.positive:
         effects += open_deadline(case, K.reflection_period, now, policy)
         effects += open_deadline(case, K.panel_convening, now, policy)
@@ -260,7 +271,7 @@ def _preliminary_decision(ctx: Context) -> Step | Refusal:
             effects += open_deadline(case, K.shelter_offer, now, policy)
     elif may_still_reconsider(case, policy):
         effects += open_deadline(case, K.reconsideration_window, now, policy)
-    return step(effects, result.value, outcome=result.value)
+    return step(effects, result.value, outcome=result.value, second_check=checked)
 
 
 PRELIMINARY_DECISION = EventRule(
@@ -268,11 +279,14 @@ PRELIMINARY_DECISION = EventRule(
     transitions=(
         Transition((S.preliminary_assessment,), S.recovery_period, "positive"),
         Transition((S.preliminary_assessment,), S.preliminary_negative, "negative"),
+        # Under a policy with a second check (uk) a negative decision waits for another assessor's.
+        Transition((S.preliminary_assessment,), None, "second_check"),
     ),
     senders=frozenset({R.assigned_assessor}),
     fields=("outcome", "reasons"),
     handler=_preliminary_decision,
-    rule="written reasons; positive opens protection and the reflection period",
+    rule="written reasons; positive opens protection and the reflection period; under a second-check policy "
+    "a first negative decision waits for another assessor's",
     opens=(K.reflection_period, K.panel_convening, K.shelter_offer, K.reconsideration_window),
     meets=(K.preliminary_decision,),
 )
@@ -366,7 +380,7 @@ def _convene_panel(ctx: Context) -> Step | Refusal:
     if problems:
         return invalid("panel_composition", "; ".join(problems), ctx.state)
     effects: list[Effect] = [ConvenePanel(tuple(members), is_review)]
-    effects += meet(case, K.panel_convening, now)
+    effects += meet(case, K.panel_convening, now, policy)
     if ctx.state is S.recovery_period:
         # The decision may not come before the reflection period ends, so its clock counts from then.
         reflection = find_unclosed(case.deadlines, K.reflection_period)
@@ -572,7 +586,7 @@ def _formal_decision(ctx: Context) -> Step | Refusal:
     panel = case.panel
     assert panel is not None
     result = outcome(panel, policy.panel)
-    effects: list[Effect] = meet(case, K.formal_decision, now)
+    effects: list[Effect] = meet(case, K.formal_decision, now, policy)
     effects += [RecordOutcome("formal", result.value), DissolvePanel(now)]
     branch = result.value
     if result is FormalOutcome.not_identified:
@@ -657,7 +671,7 @@ def _review_decision(ctx: Context) -> Step | Refusal:
     panel = case.panel
     assert panel is not None
     result = outcome(panel, ctx.policy.review_panel)
-    effects: list[Effect] = meet(case, K.review_decision, now)
+    effects: list[Effect] = meet(case, K.review_decision, now, ctx.policy)
     effects += [RecordOutcome("review", result.value), DissolvePanel(now), MarkReviewDone()]
     if result is FormalOutcome.identified:
         effects += _support_plan_starts(case, now, ctx.policy)
@@ -721,8 +735,7 @@ def _report_found(ctx: Context) -> Step | Refusal:
     effects: list[Effect] = []
     for deadline in case.deadlines:
         if deadline.is_paused and not deadline.is_closed:
-            remaining = deadline.remaining if deadline.remaining is not None else timedelta(0)
-            effects.append(ResumeDeadline(deadline.kind, now, now + remaining))
+            effects.append(resume(case, deadline, now, ctx.policy))
     effects += [SetStateBeforeSuspension(None), *note(ctx.event.note)]
     return step(effects, f"left_{left.value}")
 
@@ -755,7 +768,7 @@ def _withdraw_consent(ctx: Context) -> Step | Refusal:
     problem = person_request_problem(ctx, "the withdrawal of consent")
     if problem is not None:
         return problem
-    effects: list[Effect] = [SetConsent(False), *end_case(ctx.case, ctx.now), *note(ctx.event.note)]
+    effects: list[Effect] = [SetConsent(False), *end_case(ctx.case, ctx.now, ctx.policy), *note(ctx.event.note)]
     return step(effects, erasure_after_days=ctx.policy.withdrawal_grace_days, **_request_facts(ctx))
 
 
@@ -836,7 +849,7 @@ def _close(ctx: Context) -> Step | Refusal:
                 "a child's voluntary return needs a best-interests determination",
                 ctx.state,
             )
-    effects: list[Effect] = [SetClosure(reason, risk, best), *end_case(case, now)]
+    effects: list[Effect] = [SetClosure(reason, risk, best), *end_case(case, now, ctx.policy)]
     return step(effects, reason=reason.value, retention_days=ctx.policy.retention_days_after_closure)
 
 
@@ -883,7 +896,7 @@ def _age_assessed(ctx: Context) -> Step | Refusal:
     effects.append(SetChild(False))
     if not consent:
         # An adult who does not consent is counted, not registered: the case ends as withdrawn.
-        effects += [SetConsent(False), *end_case(case, now)]
+        effects += [SetConsent(False), *end_case(case, now, ctx.policy)]
         return step(effects, "adult_without_consent", outcome=result.value, consent=False)
     if not case.consent_given:
         effects.append(SetConsent(True))
@@ -924,7 +937,7 @@ def _protection_step(name: EventName, kind: DeadlineKind, what: str) -> EventRul
         return None
 
     def handle(ctx: Context) -> Step | Refusal:
-        return step(meet(ctx.case, kind, ctx.now) + note(ctx.event.note), deadline_kind=kind.value)
+        return step(meet(ctx.case, kind, ctx.now, ctx.policy) + note(ctx.event.note), deadline_kind=kind.value)
 
     return EventRule(
         name,
@@ -965,7 +978,7 @@ def _support_plan_starts(case: CaseSnapshot, now: datetime, policy: Policy) -> l
 def _support_plan_reviewed(ctx: Context) -> Step | Refusal:
     # The next review counts from this one, early or late: the rhythm follows the person, not the calendar.
     case, now, policy = ctx.case, ctx.now, ctx.policy
-    effects: list[Effect] = meet(case, K.support_review, now)
+    effects: list[Effect] = meet(case, K.support_review, now, policy)
     reviewed = replace(case, deadlines=())  # the met one is closed by then: nothing stale to close
     effects += open_deadline(reviewed, K.support_review, now, policy, duration=policy.support_plan.review_interval)
     effects += note(ctx.event.note)
@@ -1152,7 +1165,7 @@ def _transfer_completed(ctx: Context) -> Step | Refusal:
     peer, reference = text(ctx.event.peer), text(ctx.event.peer_reference)
     if peer is None or reference is None:
         return invalid("peer_missing", "name the peer that accepted the case and its case reference", ctx.state)
-    effects: list[Effect] = [SetClosure(CloseReason.transferred), *end_case(ctx.case, ctx.now)]
+    effects: list[Effect] = [SetClosure(CloseReason.transferred), *end_case(ctx.case, ctx.now, ctx.policy)]
     return step(
         effects,
         reason=CloseReason.transferred.value,

@@ -80,6 +80,7 @@ class CaseSnapshot:
     reconsideration_done: bool = False
     reconsiderations_held: int = 0
     review_done: bool = False
+    second_check_pending: bool = False
     deadlines: tuple[DeadlineSnapshot, ...] = ()
     formal_outcome: FormalOutcome | None = None
     close_reason: CloseReason | None = None
@@ -312,6 +313,14 @@ class MarkReconsiderationDone:
 
 
 @dataclass(frozen=True, slots=True)
+class AwaitSecondCheck:
+    """A negative reasonable-grounds decision waits for a second decision maker before it takes effect
+    (`pending`), or the second has decided (policy `second_check_of_negative_preliminary`)."""
+
+    pending: bool
+
+
+@dataclass(frozen=True, slots=True)
 class MarkReviewDone:
     """The review has been held: its decision is final."""
 
@@ -358,6 +367,7 @@ Effect = (
     | SetStateBeforeSuspension
     | MarkReconsiderationDone
     | MarkReviewDone
+    | AwaitSecondCheck
     | SetClosure
     | ClearClosure
     | RecordNote

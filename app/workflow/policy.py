@@ -4,10 +4,20 @@ The shipped policies live in `app/workflow/policies/*.toml`, each value with a c
 `load_policy("fr")` loads a shipped policy, `load_policy(path)` any file; an invalid file raises `PolicyError`
 naming the file, the key and the problem. `render_policy` and `validate_policy_file` back the
 `nrm policy show` and `nrm policy validate` commands.
+
+A policy carries a `version` and the date it takes effect (`effective_from`): a case keeps the name and version
+in force at its referral (`app/services/case_policy.py`), so any change of a value needs a new version;
+`digest` fingerprints the values (comments aside) so that a changed policy reusing a version is refused.
+A policy's `[regions]` give a region (ISO 3166-2) its own time zone or public holidays: `for_region` is the
+policy a case of that region follows.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
+from datetime import date
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -15,7 +25,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from app.workflow.calendars import Calendar, Duration
 from app.workflow.datafiles import StrictModel, load_file, validate_mapping
@@ -23,6 +33,9 @@ from app.workflow.justice import EntitlementRule
 from app.workflow.states import CHILD_DUTY_KINDS, DeadlineKind, FormalOutcome, NeedKind, Sector
 
 POLICY_DIR = Path(__file__).parent / "policies"
+#: Earlier versions of the shipped policies, `<name>-v<version>.toml`: a file moving to a new version leaves its
+#: last version here, so that cases referred under it still load it (`released_policy`).
+RELEASED_DIR = POLICY_DIR / "released"
 DEFAULT_POLICY = "fr"
 
 #: Deadline kinds whose durations a policy sets under their own key, not under `deadlines`.
@@ -50,14 +63,44 @@ class HolidayCalendar(_Strict):
 
     @model_validator(mode="after")
     def _known(self) -> HolidayCalendar:
-        supported = holidays.list_supported_countries()
-        if self.country not in supported:
-            raise ValueError(f"unknown holiday country {self.country!r}")
-        if self.subdivision is not None and self.subdivision not in supported[self.country]:
-            aliases = getattr(holidays.country_holidays(self.country), "subdivisions_aliases", {})
-            if self.subdivision not in aliases:
-                raise ValueError(f"unknown subdivision {self.subdivision!r} of {self.country}")
+        _check_holidays(self.country, self.subdivision)
         return self
+
+
+def _check_holidays(country: str, subdivision: str | None) -> None:
+    """Refuse a country or subdivision the `holidays` package does not know."""
+    supported = holidays.list_supported_countries()
+    if country not in supported:
+        raise ValueError(f"unknown holiday country {country!r}")
+    if subdivision is not None and subdivision not in supported[country]:
+        aliases = getattr(holidays.country_holidays(country), "subdivisions_aliases", {})
+        if subdivision not in aliases:
+            raise ValueError(f"unknown subdivision {subdivision!r} of {country}")
+
+
+class RegionCalendar(_Strict):
+    """A region whose calendar is not the policy's: its own time zone, its own public holidays (a subdivision
+    of the policy's holiday country), or both."""
+
+    time_zone: str | None = None
+    subdivision: str | None = None
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        return None if value is None else _known_zone(value)
+
+
+#: An ISO 3166-2 subdivision code, as cases carry it (`FR-57`, `FR-971`, `GB-SCT`).
+_REGION_CODE = re.compile(r"^[A-Z]{2}-[A-Z0-9]{1,3}$")
+
+
+def _known_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}") from None
+    return value
 
 
 class DeadlineRule(_Strict):
@@ -134,8 +177,11 @@ class Policy(_Strict):
 
     name: str = Field(min_length=1)
     title: str = ""
+    version: int = Field(ge=1)
+    effective_from: date
     time_zone: str
     holidays: HolidayCalendar
+    regions: dict[str, RegionCalendar] = Field(default_factory=dict)
     reflection_period: Duration
     deadlines: dict[DeadlineKind, DeadlineRule]
     assessor_sectors: tuple[Sector, ...] = Field(min_length=1)
@@ -143,6 +189,9 @@ class Policy(_Strict):
     review_panel: PanelRules
     early_decision_allowed: bool
     automatic_review: bool = False
+    # A negative reasonable-grounds decision takes effect only once a second decision maker (another assessor:
+    # a caseworker or manager of the competent authority) has decided again, and may overturn it.
+    second_check_of_negative_preliminary: bool = False
     retention_days_after_closure: int = Field(ge=1)
     withdrawal_grace_days: int = Field(ge=0)
     # How many reconsiderations of a negative preliminary decision the person may ask for (issue 12, point 8).
@@ -163,14 +212,30 @@ class Policy(_Strict):
     support_plan: SupportPlanRules
     entitlements: tuple[EntitlementRule, ...] = ()
 
+    _regional: dict[str, Policy] = PrivateAttr(default_factory=dict)
+
     @field_validator("time_zone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
+        return _known_zone(value)
+
+    @field_validator("regions")
+    @classmethod
+    def _region_codes(cls, value: dict[str, RegionCalendar]) -> dict[str, RegionCalendar]:
+        wrong = sorted(code for code in value if not _REGION_CODE.match(code))
+        if wrong:
+            raise ValueError(f"not ISO 3166-2 region codes: {', '.join(wrong)}")
         return value
+
+    @model_validator(mode="after")
+    def _region_subdivisions(self) -> Policy:
+        for code, own in self.regions.items():
+            if own.subdivision is not None:
+                try:
+                    _check_holidays(self.holidays.country, own.subdivision)
+                except ValueError as error:
+                    raise ValueError(f"regions.{code}: {error}") from None
+        return self
 
     @field_validator("deadlines")
     @classmethod
@@ -221,6 +286,35 @@ class Policy(_Strict):
         """The jurisdiction's calendar: time zone and public holidays."""
         return Calendar(self.time_zone, self.holidays.country, self.holidays.subdivision)
 
+    def for_region(self, region: str | None) -> Policy:
+        """The policy a case of `region` (ISO 3166-2) follows: this one, with the region's time zone and public
+        holidays where `[regions]` names them (Alsace-Moselle, the overseas departments, the UK's nations)."""
+        code = (region or "").strip().upper()
+        own = self.regions.get(code)
+        if own is None:
+            return self
+        if code not in self._regional:
+            update: dict[str, Any] = {"regions": {}}
+            if own.time_zone is not None:
+                update["time_zone"] = own.time_zone
+            if own.subdivision is not None:
+                update["holidays"] = HolidayCalendar(country=self.holidays.country, subdivision=own.subdivision)
+            self._regional[code] = self.model_copy(update=update)
+        return self._regional[code]
+
+    @property
+    def content(self) -> dict[str, Any]:
+        """The policy's values as JSON data (what `policy_from_mapping` reads back)."""
+        return self.model_dump(mode="json")
+
+    @property
+    def digest(self) -> str:
+        """A fingerprint of the values (not the comments): two files with one version must share it. Values
+        left at their default are left out, so that a new setting with a default changes no policy's digest."""
+        values = self.model_dump(mode="json", exclude_defaults=True)
+        canonical = json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
     def duration(self, kind: DeadlineKind, is_child: bool) -> Duration:
         """How long a deadline of `kind` runs for this person (`support_review`: until the first review)."""
         if kind is DeadlineKind.reflection_period:
@@ -259,8 +353,34 @@ def _load_shipped(name: str) -> Policy:
     return validate_policy_file(POLICY_DIR / f"{name}.toml")
 
 
+def released_policy(name: str, version: int) -> Policy | None:
+    """The shipped policy `name` at `version`: the current file, or an earlier version kept in `released/`."""
+    if name in shipped_policy_names():
+        current = load_policy(name)
+        if current.version == version:
+            return current
+    path = RELEASED_DIR / f"{name}-v{version}.toml"
+    return _load_released(path) if path.is_file() else None
+
+
+@lru_cache(maxsize=16)
+def _load_released(path: Path) -> Policy:
+    return validate_policy_file(path)
+
+
+def reused_version(policy: Policy, known_digest: str | None) -> str | None:
+    """Why `policy` may not be used when a policy of its name and version is known with `known_digest` (the
+    shipped one, or one cases were referred under): the values differ, so the version should have changed."""
+    if known_digest is None or known_digest == policy.digest:
+        return None
+    return (
+        f"policy {policy.name} version {policy.version} has other values than the {policy.name} version "
+        f"{policy.version} already in use: a changed policy needs a new version"
+    )
+
+
 def load_policy(name_or_path: str | Path = DEFAULT_POLICY) -> Policy:
-    """A shipped policy by name (`fr`, `uk`, `coe`, `be`) or a policy file by path."""
+    """A shipped policy by name (`fr`, `uk`, `uk-2019`, `coe`, `be`) or a policy file by path."""
     if isinstance(name_or_path, str) and (POLICY_DIR / f"{name_or_path}.toml").is_file():
         return _load_shipped(name_or_path)
     path = Path(name_or_path)
@@ -290,12 +410,19 @@ def render_policy(policy: Policy) -> str:
     subdivision = f" ({policy.holidays.subdivision})" if policy.holidays.subdivision else ""
     lines = [
         f"policy {policy.name}: {policy.title}".rstrip(": "),
+        f"version             {policy.version}, in effect from {policy.effective_from.isoformat()}",
         f"time zone           {policy.time_zone}",
         f"public holidays     {policy.holidays.country}{subdivision}",
         f"reflection period   {policy.reflection_period}",
         f"assessor sectors    {', '.join(policy.assessor_sectors)}",
         f"early decision      {'may be requested' if policy.early_decision_allowed else 'not allowed'}",
         f"automatic review    {'every negative decision' if policy.automatic_review else 'on request'}",
+        "second check        "
+        + (
+            "a negative reasonable-grounds decision, by another assessor"
+            if policy.second_check_of_negative_preliminary
+            else "none"
+        ),
         f"retention           {policy.retention_days_after_closure} days after closure",
         f"withdrawal grace    {policy.withdrawal_grace_days} days before erasure",
         f"reconsiderations    {policy.reconsiderations_allowed} allowed",

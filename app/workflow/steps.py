@@ -109,40 +109,49 @@ def open_deadline(
             # period carried over from a peer mechanism, docs/transfers.md).
             return []
         # Keep the one-non-closed-per-kind invariant: a stale one is closed before a new one opens.
-        effects += close_deadline(existing, now)
+        effects += close_deadline(case, existing, now, policy)
     effects.append(OpenDeadline(kind, now, due))
     return effects
 
 
-def close_deadline(deadline: DeadlineSnapshot, now: datetime) -> list[Effect]:
+def close_deadline(case: CaseSnapshot, deadline: DeadlineSnapshot, now: datetime, policy: Policy) -> list[Effect]:
     """How a deadline ends when the case (or its purpose) ends: a right whose end has passed was fully had
     (met at its end); anything else is cancelled. A paused duty is first resumed, as `meet` does, so its due
     time says whether it was already overdue when it stopped: a duty cancelled after its due time stays a
     breach in the compliance report (issue 12, point 1), one cancelled before it stays out of the rate."""
     if deadline.is_right and now >= deadline.due_at:
         return [MeetDeadline(deadline.kind, deadline.due_at)]
-    return [*_resume_if_paused(deadline, now), CancelDeadline(deadline.kind, now)]
+    resumed = [resume(case, deadline, now, policy)] if deadline.paused_at is not None else []
+    return [*resumed, CancelDeadline(deadline.kind, now)]
 
 
-def _resume_if_paused(deadline: DeadlineSnapshot, now: datetime) -> list[Effect]:
-    if deadline.paused_at is None:
-        return []
-    remaining = deadline.remaining if deadline.remaining is not None else timedelta(0)
-    return [ResumeDeadline(deadline.kind, now, now + remaining)]
+def resume(case: CaseSnapshot, deadline: DeadlineSnapshot, now: datetime, policy: Policy) -> Effect:
+    """Restart a paused duty with what remained of it (`Calendar.resumed_due_at`: days for a day-based duty,
+    the exact time for one counted in hours)."""
+    assert deadline.paused_at is not None
+    paused_at = deadline.paused_at
+    # The due time in force at the pause, from the remainder kept then.
+    due_at = paused_at + (deadline.remaining or timedelta(0))
+    unit = policy.duration(deadline.kind, case.is_child).unit
+    return ResumeDeadline(deadline.kind, now, policy.calendar.resumed_due_at(due_at, paused_at, now, unit))
 
 
-def meet(case: CaseSnapshot, kind: DeadlineKind, now: datetime) -> list[Effect]:
+def meet(case: CaseSnapshot, kind: DeadlineKind, now: datetime, policy: Policy) -> list[Effect]:
     """Meet the open deadline of `kind`, if any. A paused duty is first resumed, so lateness is measured
-    against the time that remained, not against a due time the suspension made stale."""
+    against what remained of it, not against a due time the suspension made stale."""
     deadline = find_unclosed(case.deadlines, kind)
     if deadline is None:
         return []
-    return [*_resume_if_paused(deadline, now), MeetDeadline(kind, now)]
+    effects: list[Effect] = []
+    if deadline.paused_at is not None:
+        effects.append(resume(case, deadline, now, policy))
+    effects.append(MeetDeadline(kind, now))
+    return effects
 
 
-def end_case(case: CaseSnapshot, now: datetime) -> list[Effect]:
+def end_case(case: CaseSnapshot, now: datetime, policy: Policy) -> list[Effect]:
     """A terminal state keeps no running clock: duties are cancelled, rights met if over, else cancelled."""
-    effects: list[Effect] = [e for d in case.deadlines if not d.is_closed for e in close_deadline(d, now)]
+    effects: list[Effect] = [e for d in case.deadlines if not d.is_closed for e in close_deadline(case, d, now, policy)]
     if case.state_before_suspension is not None:
         effects.append(SetStateBeforeSuspension(None))
     if case.panel is not None:

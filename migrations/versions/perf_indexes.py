@@ -5,7 +5,7 @@ went from a bitmap scan of every deadline of the kind (60 ms) to the open ones o
 periods cut short from a parallel sequential scan of the cases (586 ms) to an index-only scan (209 ms).
 
 Revision ID: perf_indexes
-Revises: hardening2_needs_codes
+Revises: integrity_policy_versions
 Create Date: 2026-11-27 10:40:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "perf_indexes"
-down_revision: str | None = "hardening2_needs_codes"
+down_revision: str | None = "integrity_policy_versions"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -6,7 +6,7 @@ to leave version, history and audit log unchanged (`refused`)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
 
@@ -259,5 +259,8 @@ def test_missing_and_found_stops_the_duty_clock(
     assert case["state"] == "referred"
     moved = deadline(case, "preliminary_decision")
     assert moved["status"] == "open"
-    assert at(moved["due_at"]) - due_before == suspended_for
+    # The 4 working days left after the day of the pause (Tue 2 March: Wed 3, Thu 4, Fri 5, Mon 8) count again
+    # from the day after the return (Thu 11 March): 24:00 on Wed 17 March, not the same hour 9 days later.
+    assert at(moved["due_at"]) == datetime(2027, 3, 17, 23, 0, tzinfo=UTC)
+    assert at(moved["due_at"]) - due_before != suspended_for
     assert "assign_assessor" in case["allowed_events"]

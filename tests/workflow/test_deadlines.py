@@ -228,9 +228,12 @@ def test_suspension_pauses_duties_and_not_rights() -> None:
     decision = harness.ok(COORDINATOR, EventRequest(EventName.report_found), found_at)
     assert decision.new_state is State.recovery_period
     resumed = {e.kind: e for e in decision.effects if isinstance(e, ResumeDeadline)}
-    for kind in paused:
-        # The exact suspended time is added: nothing of it counts against the duty.
+    for kind in (DeadlineKind.shelter_offer, DeadlineKind.emergency_shelter):
+        # A duty in hours gets the exact suspended time back: nothing of it counts against the duty.
         assert resumed[kind].new_due_at == before[kind].due_at + (found_at - missing_at)
+    # A duty in working days keeps the days that remained (10, all after Monday 3 March), counted again from
+    # the day after the return (Thursday 13 March): it ends at 24:00 on Thursday 27 March, not at 18:00.
+    assert resumed[DeadlineKind.panel_convening].new_due_at == end_of(date(2025, 3, 27))
     reflection = next(d for d in harness.case.deadlines if d.kind is DeadlineKind.reflection_period)
     assert reflection.due_at == before[DeadlineKind.reflection_period].due_at
     # The shelter duty was overdue while the case was suspended? No: its status was `paused`.

@@ -20,6 +20,7 @@ from app.workflow import (
     MeetDeadline,
     OpenDeadline,
     PanelMember,
+    Policy,
     PreliminaryOutcome,
     Referral,
     Refusal,
@@ -51,6 +52,7 @@ from tests.workflow.helpers import (
 E = EventName
 FR = load_policy("fr")
 UK = load_policy("uk")
+UK_2019 = load_policy("uk-2019")
 ADULT = Referral(age_band=AgeBand.band_25_34, consent_given=True)
 CHILD = Referral(age_band=AgeBand.band_15_17, unaccompanied=True, shelter_needed=True)
 
@@ -66,10 +68,10 @@ def guard(result: Decision | Refusal, code: str, status: int | None = None) -> R
     return result
 
 
-def to_recovery(policy: object = FR, referral: Referral = ADULT, at: datetime = T0) -> Harness:
-    harness = Harness(load_policy("fr") if policy is FR else UK)
+def to_recovery(policy: Policy = FR, referral: Referral = ADULT, at: datetime = T0) -> Harness:
+    harness = Harness(policy)
     harness.refer(referral, at)
-    a = assessor(1, Sector.coordination if harness.policy.name == "uk" else Sector.ngo)
+    a = assessor(1, Sector.coordination if harness.policy.name.startswith("uk") else Sector.ngo)
     harness.ok(COORDINATOR, EventRequest(E.assign_assessor, assessor=a), at)
     request = EventRequest(E.preliminary_decision, outcome=PreliminaryOutcome.positive, reasons="grounds")
     harness.ok(assessor_actor(a), request, at + timedelta(hours=1))
@@ -279,11 +281,12 @@ def test_review_panel_shares_no_member_and_its_decision_is_final() -> None:
     assert harness.ok(COORDINATOR, EventRequest(E.close, reason="no_review"), later).new_state is State.closed
 
 
-def test_uk_single_decision_maker_and_automatic_review() -> None:
-    harness = to_recovery(policy=UK)
+def test_uk_2019_single_decision_maker_and_a_maap_review() -> None:
+    # 2019-2022: a Multi-Agency Assurance Panel reviewed every negative conclusive decision (policy `uk-2019`).
+    harness = to_recovery(policy=UK_2019)
     guard(harness.send(COORDINATOR, EventRequest(E.convene_panel, members=FIRST_PANEL[:1]), T0), "panel_composition")
     harness.ok(COORDINATOR, EventRequest(E.convene_panel, members=UK_DECISION_MAKER), T0)
-    later = T0 + timedelta(days=45)
+    later = T0 + timedelta(days=50)  # the recovery period was 45 days then
     vote_all(harness, UK_DECISION_MAKER, Vote.not_identify, later)
     decision = harness.ok(COORDINATOR, EventRequest(E.formal_decision), later)
     assert decision.new_state is State.under_review and decision.facts["automatic_review"] is True
@@ -368,3 +371,66 @@ def test_one_machine_no_models_and_thread_safe() -> None:
         results = list(pool.map(lambda _: decide(case, COORDINATOR, request, T0, FR), range(200)))
     assert all(result == expected for result in results)
     assert MACHINE.models == []  # nothing is bound per request, so nothing leaks
+
+
+def test_uk_since_2022_a_second_decision_maker_reviews_a_negative_conclusive_decision() -> None:
+    # No MAAP since December 2022: a second caseworker or manager of the competent authority, never the first
+    # decision maker, reviews the negative decision before it takes effect, and may overturn it.
+    harness = to_recovery(policy=UK)
+    harness.ok(COORDINATOR, EventRequest(E.convene_panel, members=UK_DECISION_MAKER), T0)
+    later = T0 + timedelta(days=45)
+    vote_all(harness, UK_DECISION_MAKER, Vote.not_identify, later)
+    decision = harness.ok(COORDINATOR, EventRequest(E.formal_decision), later)
+    assert decision.new_state is State.under_review and decision.facts["automatic_review"] is True
+    guard(harness.send(COORDINATOR, EventRequest(E.convene_panel, members=UK_MAAP), later), "panel_composition")
+    same = guard(
+        harness.send(COORDINATOR, EventRequest(E.convene_panel, members=UK_DECISION_MAKER), later), "panel_composition"
+    )
+    assert "sat on the first panel" in same.message
+    second = (member("sca2", Sector.coordination),)
+    harness.ok(COORDINATOR, EventRequest(E.convene_panel, members=second), later)
+    vote_all(harness, second, Vote.identify, later)
+    assert harness.ok(COORDINATOR, EventRequest(E.review_decision), later).new_state is State.identified
+
+
+def _negative_rg(harness: Harness, decider: PanelMember, at: datetime) -> Decision:
+    harness.ok(COORDINATOR, EventRequest(E.assign_assessor, assessor=decider), at)
+    request = EventRequest(E.preliminary_decision, outcome=PreliminaryOutcome.negative, reasons="no grounds")
+    return harness.ok(assessor_actor(decider), request, at + timedelta(hours=1))
+
+
+def test_uk_since_2022_a_negative_reasonable_grounds_decision_waits_for_a_second_decision_maker() -> None:
+    harness = Harness(UK)
+    harness.refer(ADULT, T0)
+    first, second = assessor(1, Sector.coordination), assessor(2, Sector.coordination)
+    decision = _negative_rg(harness, first, T0)
+    # Not in effect: the case stays in preliminary assessment, without assessor, the first one set aside.
+    assert decision.new_state is State.preliminary_assessment and decision.facts["second_check"] is True
+    assert harness.case is not None and harness.case.second_check_pending and harness.case.assessor_id is None
+    # The reasonable-grounds deadline stays open: the decision is made once a decision takes effect.
+    assert not any(isinstance(e, MeetDeadline) for e in decision.effects)
+    assert not any(
+        isinstance(e, OpenDeadline) and e.kind is DeadlineKind.reconsideration_window for e in decision.effects
+    )
+    guard(harness.send(COORDINATOR, EventRequest(E.assign_assessor, assessor=first), T0), "same_assessor")
+    # The second confirms: now the negative decision takes effect, with the person's reconsideration window.
+    confirmed = _negative_rg(harness, second, T0 + timedelta(days=1))
+    assert confirmed.new_state is State.preliminary_negative and confirmed.facts["second_check"] is True
+    assert any(isinstance(e, OpenDeadline) and e.kind is DeadlineKind.reconsideration_window for e in confirmed.effects)
+    assert not harness.case.second_check_pending
+
+
+def test_uk_since_2022_the_second_decision_maker_may_overturn_a_negative_reasonable_grounds_decision() -> None:
+    harness = Harness(UK)
+    harness.refer(ADULT, T0)
+    _negative_rg(harness, assessor(1, Sector.coordination), T0)
+    second = assessor(2, Sector.coordination)
+    harness.ok(COORDINATOR, EventRequest(E.assign_assessor, assessor=second), T0)
+    request = EventRequest(E.preliminary_decision, outcome=PreliminaryOutcome.positive, reasons="grounds after all")
+    overturned = harness.ok(assessor_actor(second), request, T0 + timedelta(days=1))
+    assert overturned.new_state is State.recovery_period
+    assert harness.case is not None and not harness.case.second_check_pending
+    # Under `uk-2019` (and `fr`) a negative decision takes effect at once.
+    before = Harness(UK_2019)
+    before.refer(ADULT, T0)
+    assert _negative_rg(before, assessor(1, Sector.coordination), T0).new_state is State.preliminary_negative

@@ -21,6 +21,7 @@ from app.workflow import (
     DeadlineKind,
     DeadlineStatus,
     Decision,
+    DurationUnit,
     EventName,
     EventRequest,
     OpenDeadline,
@@ -85,6 +86,7 @@ class Span:
     span: timedelta
     paused: timedelta = timedelta(0)
     paused_since: datetime | None = None
+    overdue_when_paused: bool = False
 
 
 class CaseMachine(RuleBasedStateMachine):
@@ -197,6 +199,7 @@ class CaseMachine(RuleBasedStateMachine):
                 entry = self.spans[key]
                 if isinstance(effect, PauseDeadline):
                     entry.paused_since = effect.at
+                    entry.overdue_when_paused = entry.overdue_when_paused or effect.remaining <= timedelta(0)
                 else:
                     assert entry.paused_since is not None
                     entry.paused += effect.at - entry.paused_since
@@ -296,8 +299,17 @@ class CaseMachine(RuleBasedStateMachine):
                 continue
             entry = self.spans[(deadline.kind, deadline.opened_at)]
             if deadline.cancelled_at is None:
-                # due = opened + original span + exactly the time the case spent suspended.
-                assert deadline.due_at - deadline.opened_at - entry.paused == entry.span
+                policy = self.harness.policy
+                unit = policy.duration(deadline.kind, self.case.is_child).unit
+                if unit is DurationUnit.hours or entry.paused == timedelta(0):
+                    # due = opened + original span + exactly the time the case spent suspended.
+                    assert deadline.due_at - deadline.opened_at - entry.paused == entry.span
+                elif not entry.overdue_when_paused:
+                    # A day-based duty resumed keeps its days, not its hours (issue 12, point 4): it still
+                    # ends at 24:00 local on a working day.
+                    calendar = policy.calendar
+                    assert deadline.due_at == calendar.end_of_day(calendar.last_day(deadline.due_at))
+                    assert calendar.is_working_day(calendar.last_day(deadline.due_at))
 
     @invariant()
     def one_open_deadline_per_kind(self) -> None:

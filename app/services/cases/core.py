@@ -160,6 +160,7 @@ def snapshot_of(case: Case, panel: Panel | None) -> CaseSnapshot:
         reconsideration_done=case.reconsideration_done,
         reconsiderations_held=case.reconsiderations_held,
         review_done=case.review_done,
+        second_check_pending=case.second_check_pending,
         deadlines=tuple(_deadline_snapshot(d) for d in case.deadlines if d.kind in WORKFLOW_DEADLINE_KINDS),
         formal_outcome=FormalOutcome(case.formal_outcome) if case.formal_outcome else None,
         close_reason=CloseReason(case.close_reason) if case.close_reason else None,
@@ -342,6 +343,8 @@ def _apply_effects(
                 case.reconsiderations_held, case.reconsideration_done = held, used_up
             case model.MarkReviewDone():
                 case.review_done = True
+            case model.AwaitSecondCheck(pending):
+                case.second_check_pending = pending
             case model.SetClosure(reason, risk_assessment, best_interests):
                 case.close_reason = reason.value
                 if risk_assessment:

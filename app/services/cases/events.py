@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from app.db import transaction
 from app.models import User
 from app.security.permissions import Principal
+from app.services.case_policy import policy_of
 from app.services.cases.core import (
     actor_ids_of,
     append_decision_audit,
@@ -151,7 +152,7 @@ def send_event(
                 "the case changed since you read it; reload it and try again", current_version=case.version
             )
         request = event_request(session, event)
-        decision = decide(load_snapshot(session, case), principal.actor, request, now, ctx.policy)
+        decision = decide(load_snapshot(session, case), principal.actor, request, now, policy_of(session, ctx, case))
         if not isinstance(decision, Decision):
             raise refused(decision)
         apply_decision(session, ctx, case, decision, actor_ids_of(principal), now)

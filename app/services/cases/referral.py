@@ -22,6 +22,7 @@ from app.db import read_only, transaction
 from app.models import Case, CaseNumber, IdempotencyRecord
 from app.security.permissions import Principal
 from app.services.case_keys import CaseCipher, create_case_key
+from app.services.case_policy import record_policy
 from app.services.cases.core import actor_ids_of, append_decision_audit, audit_actor_of, record_decision
 from app.services.cases.views import CASE_VIEW, CaseView, ViewExtras, case_view
 from app.services.context import ServiceContext
@@ -110,7 +111,7 @@ def refer(
         replay = _replay(ctx, principal, idempotency_key, fingerprint)
         if replay is not None:
             return ReferralResult(replay, True)
-    decision = decide_referral(principal.actor, referral.classification(), now, ctx.policy)
+    decision = decide_referral(principal.actor, referral.classification(), now, ctx.policy.for_region(referral.region))
     if isinstance(decision, Refusal):
         raise refused(decision)
     assert isinstance(decision, Decision)
@@ -160,13 +161,15 @@ def create_case(
 ) -> tuple[Case, CaseCipher]:
     """The rows of a new case a creating decision makes (a referral, or a transfer accepted from a peer): its
     key, the case with the classification in clear and the person and account encrypted, the decision's
-    effects and history row, under this instance's policy. The caller appends the audit entry, last."""
+    effects and history row, under this instance's policy (its name and version recorded: the case keeps
+    them). The caller appends the audit entry, last."""
     # A referral's needs were checked (`check_needs`); a peer's free text is not kept in clear either.
     needs, note = clear_needs(referral.needs)[0], needs_note(referral.needs)
     case_id = uuid.uuid4()
     # Numbered first: the counter's INSERT flushes the session, and the case key may not reach the database
     # before its case.
     reference = new_reference(session, ctx, now)
+    record_policy(session, ctx, ctx.policy, now)  # before the case key, as the counter: it may flush
     cipher = create_case_key(session, ctx.keyring, case_id, now)
     case = Case(
         id=case_id,
@@ -174,6 +177,7 @@ def create_case(
         version=1,
         state=decision.new_state.value,
         policy_name=ctx.policy.name,
+        policy_version=ctx.policy.version,
         created_at=now,
         updated_at=now,
         referring_organisation_id=principal.organisation_id,

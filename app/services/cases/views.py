@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import Field, TypeAdapter
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.models import Case, Document, Interview, Panel
 from app.security.permissions import Principal
+from app.services.case_policy import policy_of
 from app.services.cases.core import snapshot_of
 from app.services.context import ServiceContext
 from app.services.entitlements import EntitlementView, entitlements_of, facts_of, milestones_by_case
@@ -56,6 +57,15 @@ class PanelView:
 
 
 @dataclass(frozen=True)
+class CasePolicyView:
+    """The policy governing a case: the name and version in force at its referral."""
+
+    name: str
+    version: int
+    effective_from: date
+
+
+@dataclass(frozen=True)
 class CaseView:
     """A case without personal data."""
 
@@ -91,6 +101,10 @@ class CaseView:
         list[EntitlementView],
         Field(description="what the policy says identification opens, and where each stands for this person"),
     ] = field(default_factory=list)
+    policy: Annotated[
+        CasePolicyView | None,
+        Field(description="the policy and version governing the case: those in force at its referral"),
+    ] = None
 
 
 @dataclass(frozen=True)
@@ -162,7 +176,8 @@ def case_view(
         extras = view_extras(session, [case.id])[case.id]
     panel = extras.panel
     snapshot = snapshot_of(case, panel)
-    events = [] if principal is None else allowed_events(snapshot, principal.actor, now, ctx.policy)
+    policy = policy_of(session, ctx, case)
+    events = [] if principal is None else allowed_events(snapshot, principal.actor, now, policy)
     return CaseView(
         id=case.id,
         reference=case.reference,
@@ -200,5 +215,6 @@ def case_view(
         allowed_events=events,
         interview_count=extras.interviews,
         testimony_documents=extras.testimony,
-        entitlements=entitlements_of(ctx.policy, facts_of(case, extras.milestones)),
+        entitlements=entitlements_of(policy, facts_of(case, extras.milestones)),
+        policy=CasePolicyView(policy.name, policy.version, policy.effective_from),
     )

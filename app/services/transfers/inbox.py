@@ -48,6 +48,7 @@ from app.security.transfer_package import (
     read_header,
 )
 from app.services import audit
+from app.services.case_policy import policy_of
 from app.services.cases.core import SYSTEM_IDS, commit_decision, load_snapshot
 from app.services.context import ServiceContext
 from app.services.errors import Conflict, Forbidden, InvalidInput, PayloadTooLarge, ServiceError
@@ -399,7 +400,7 @@ def _close_transferred(session: Session, ctx: ServiceContext, row: Transfer, now
     if case is None or State(case.state) in TERMINAL_STATES:
         return False
     request = EventRequest(EventName.transfer_completed, peer=row.peer, peer_reference=row.peer_reference)
-    decision = decide(load_snapshot(session, case), SYSTEM, request, now, ctx.policy)
+    decision = decide(load_snapshot(session, case), SYSTEM, request, now, policy_of(session, ctx, case))
     if not isinstance(decision, Decision):
         return False
     commit_decision(session, ctx, case, decision, audit.SYSTEM_ACTOR, SYSTEM_IDS, now)

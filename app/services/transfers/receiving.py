@@ -249,7 +249,11 @@ def accept_transfer(
         package = _package(ctx, row)
         referral = _referral(ctx, package, accept.region if accept else None)
         decision = decide_transfer_in(
-            principal.actor, referral.classification(), _carried(row, package), now, ctx.policy
+            principal.actor,
+            referral.classification(),
+            _carried(row, package),
+            now,
+            ctx.policy.for_region(referral.region),
         )
         if not isinstance(decision, Decision):
             raise refused(decision)
