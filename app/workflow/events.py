@@ -427,7 +427,7 @@ def _pre_request_early_decision(ctx: Context) -> Refusal | None:
     return None
 
 
-def person_request_problem(ctx: Context, what: str) -> Refusal | None:
+def _person_request_problem(ctx: Context, what: str) -> Refusal | None:
     """A request of the person is recorded, never assumed: how it was expressed and when, not in the
     future nor before the case existed (issue 12, point 7)."""
     request = ctx.event.person_request
@@ -455,7 +455,7 @@ def _request_facts(ctx: Context) -> dict[str, FactValue]:
 
 
 def _request_early_decision(ctx: Context) -> Step | Refusal:
-    problem = person_request_problem(ctx, "an early decision")
+    problem = _person_request_problem(ctx, "an early decision")
     if problem is not None:
         return problem
     return step([SetEarlyDecisionRequested(ctx.now), *note(ctx.event.note)], **_request_facts(ctx))
@@ -765,7 +765,7 @@ def _pre_withdraw_consent(ctx: Context) -> Refusal | None:
 
 
 def _withdraw_consent(ctx: Context) -> Step | Refusal:
-    problem = person_request_problem(ctx, "the withdrawal of consent")
+    problem = _person_request_problem(ctx, "the withdrawal of consent")
     if problem is not None:
         return problem
     effects: list[Effect] = [SetConsent(False), *end_case(ctx.case, ctx.now, ctx.policy), *note(ctx.event.note)]
