@@ -61,8 +61,8 @@ ACTIONS: dict[str, str] = {
     "withdraw_consent": N_("Record the withdrawal of consent"),
     "close": N_("Close the case"),
     "age_assessed": N_("Record the age assessment"),
-    "emergency_shelter_provided": N_("Record the emergency shelter provided"),
-    "support_plan_reviewed": N_("Record the support plan review"),
+    "emergency_shelter_provided": N_("Provide emergency shelter"),
+    "support_plan_reviewed": N_("Review the support plan"),
     "reopen": N_("Reopen the case"),
 }
 
