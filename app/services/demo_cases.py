@@ -24,6 +24,7 @@ from app.services.cases import EventInput, ReferralInput
 from app.services.context import ServiceContext
 
 _EVENT = TypeAdapter(EventInput)
+_BETWEEN_STEPS = timedelta(minutes=7)
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class _Story:
 
     def step(self, who: str, event: str, **fields: Any) -> _Story:
         assert self.case_id is not None
+        self.clock.advance(_BETWEEN_STEPS)  # people act one after the other: the timeline keeps their order
         cases.send_event(self.ctx, self.people[who], self.case_id, _EVENT.validate_python({"event": event, **fields}))
         return self
 

@@ -7,10 +7,11 @@ caseworker assignment and erasure behind a confirmation."""
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import timedelta
 
 from app.clock import FrozenClock
-from app.services import audit, cases, demo
+from app.services import audit, cases, demo, documents
 from app.services.context import ServiceContext
 from app.workflow import State
 from tests.web.helpers import WebClient, create_account, principal_named
@@ -62,6 +63,14 @@ def test_a_case_goes_from_the_queue_to_a_formal_decision(
     _world(ctx)
     case_id = _refer(web)
     case_path = f"/cases/{case_id}"
+    opinion = documents.upload(
+        ctx,
+        principal_named(ctx, "referrer1"),
+        uuid.UUID(case_id),
+        "panel_opinion",
+        "text/plain",
+        iter([b"Fictional opinion for the panel."]),
+    )
 
     # The coordinator's queue: the case awaits an assessor; the counts per state say so.
     web.sign_in("coordinator1")
@@ -69,7 +78,7 @@ def test_a_case_goes_from_the_queue_to_a_formal_decision(
     assert queue.status_code == 200 and case_path in queue.text and "En attente d’un évaluateur" in queue.text
     case = web.get(case_path)
     assert "Désigner un évaluateur" in case.text and NAME not in case.text
-    assert 'aria-current="step"' in case.text and "Orientation" in case.text
+    assert 'aria-current="step"' in case.text and "Étape 1 sur 6 : Orientation" in case.text
     form = web.get(f"{case_path}/steps/assign_assessor")
     offered = _ids(form.text, "assessor_id")
     assert set(offered) == {"assessor1", "assessor-police"}  # the health sector is not an assessor sector
@@ -83,6 +92,7 @@ def test_a_case_goes_from_the_queue_to_a_formal_decision(
     assert case_path in web.get("/assigned").text
     file = web.get(f"{case_path}/file")
     assert file.status_code == 200 and "Exploitation sexuelle" in file.text and NAME not in file.text
+    assert "L’avis de la structure qui a orienté est au dossier de la commission." in file.text
     asked = web.get(f"{case_path}/identity")
     assert NAME not in asked.text and 'name="purpose"' in asked.text
     no_purpose = web.submit(f"{case_path}/identity", {}, from_page=f"{case_path}/identity")
@@ -93,6 +103,12 @@ def test_a_case_goes_from_the_queue_to_a_formal_decision(
     entries = audit.list_entries(ctx, case_id=case_id, after=None, limit=500)
     reads = [e for e in entries if e.action == "identity.read"]
     assert [e.details["purpose"] for e in reads] == ["assessment"]
+    # A document opens only once the reader said why, and the reason is audited.
+    opened_from = f"{case_path}/documents/{opinion.id}"
+    no_reason = web.submit(opened_from, {}, from_page=f"{case_path}/file")
+    assert no_reason.status_code == 422 and f'href="#purpose-{opinion.id}"' in no_reason.text
+    document = web.submit(opened_from, {"purpose": "assessment"}, from_page=f"{case_path}/file")
+    assert document.content == b"Fictional opinion for the panel." and document.headers["cache-control"] == "no-store"
     no_reasons = _step(web, case_id, "preliminary_decision", {"outcome": "positive"})
     assert no_reasons.status_code == 422 and "Écrivez les motifs de la décision" in no_reasons.text
     decided = _step(

@@ -60,6 +60,10 @@ def _purpose_error(page: Page, purpose: str, errors: FormErrors) -> None:
 
 @router.get("/cases/{case_id}/file")
 def case_file(page: FileReader, case_id: uuid.UUID) -> Response:
+    return _case_file(page, case_id, FormErrors())
+
+
+def _case_file(page: Page, case_id: uuid.UUID, errors: FormErrors) -> Response:
     case = cases.get_case(page.ctx, page.principal, case_id)
     files = documents.list_documents(page.ctx, page.principal, case_id)
     organisations = {org.id: org.name for org in accounts.list_organisations(page.ctx)}
@@ -83,6 +87,8 @@ def case_file(page: FileReader, case_id: uuid.UUID) -> Response:
         kind_names=DOCUMENT_KINDS,
         strengths=STRENGTHS,
         states=STATES,
+        errors=errors,
+        status_code=422 if errors else 200,
     )
 
 
@@ -91,8 +97,11 @@ def open_document(
     page: FileReader, case_id: uuid.UUID, document_id: uuid.UUID, purpose: Annotated[str, Form()] = ""
 ) -> Response:
     """The document's content, once the reader said why (audited); the browser downloads it, nothing keeps it."""
-    if purpose not in PURPOSES:
-        return page.redirect(f"/cases/{case_id}/file")
+    errors = FormErrors()
+    _purpose_error(page, purpose, errors)
+    if errors:
+        errors.messages[f"purpose-{document_id}"] = errors.messages.pop("purpose")
+        return _case_file(page, case_id, errors)
     content = documents.read_document(page.ctx, page.principal, case_id, document_id, purpose)
     return Response(
         content.data,
