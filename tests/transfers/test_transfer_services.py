@@ -395,7 +395,7 @@ def test_the_same_package_taken_by_another_request_meanwhile_gets_the_first_answ
     a, b = two
     transfers.send_transfer(a.ctx, a.coordinator, adult_in_recovery(a), adult_request("b", clock=clock))
     package = _outbox_bytes(a)
-    real_held = inbox._held
+    real_held = inbox.held_transfer
     first: list[transfers.InboxAnswer] = []
 
     def held_after_another_request(session: Session, direction: TransferDirection, opened: Any) -> Any:
@@ -405,7 +405,7 @@ def test_the_same_package_taken_by_another_request_meanwhile_gets_the_first_answ
                 first[0] = pool.submit(transfers.receive, b.ctx, package).result()
         return real_held(session, direction, opened)
 
-    monkeypatch.setattr(inbox, "_held", held_after_another_request)
+    monkeypatch.setattr(inbox, "held_transfer", held_after_another_request)
     assert transfers.receive(b.ctx, package) == first[0]
     assert len(transfers.list_transfers(b.ctx)) == 1
 

@@ -241,7 +241,9 @@ class _TakenMeanwhile(Exception):
     """These very bytes were taken by a concurrent request since this one looked."""
 
 
-def _held(session: Session, direction: TransferDirection, opened: OpenedMessage | OpenedReceipt) -> Transfer | None:
+def held_transfer(
+    session: Session, direction: TransferDirection, opened: OpenedMessage | OpenedReceipt
+) -> Transfer | None:
     """The transfer this message is about, as this instance holds it from (or sent it to) that peer, locked."""
     return session.scalar(
         select(Transfer)
@@ -285,9 +287,9 @@ def _check_unseen(session: Session, header: MessageHeader, digest: str) -> None:
     """An authentic message whose id was taken already: the same bytes (taken meanwhile) get the first answer,
     other bytes are a replay, refused.
 
-    Called after `_held` has read (and locked) the transfer: a concurrent request that took these very bytes
+    Called after `held_transfer` has read (and locked) the transfer: a concurrent request that took these very bytes
     committed its seen message with its transfer row, so whenever this request can see that row it sees the
-    seen message too, and answers as the first did. Checked before `_held` (PostgreSQL, read committed), a
+    seen message too, and answers as the first did. Checked before `held_transfer` (PostgreSQL, read committed), a
     request could miss the seen message, then find the transfer the other had committed meanwhile, and refuse
     the same bytes as `duplicate-transfer` (or a receipt as `duplicate-receipt`)."""
     seen = session.get(SeenMessage, header.message_id)
@@ -308,8 +310,8 @@ def _signer_name(ctx: ServiceContext, header: MessageHeader) -> str | None:
 def _take_package(ctx: ServiceContext, opened: OpenedMessage, digest: str) -> InboxAnswer:
     header, now = opened.header, ctx.clock.now()
     with transaction(ctx.sessions) as session:
-        held = _held(session, TransferDirection.incoming, opened)
-        _check_unseen(session, header, digest)  # after `_held`: see `_check_unseen`
+        held = held_transfer(session, TransferDirection.incoming, opened)
+        _check_unseen(session, header, digest)  # after `held_transfer`: see `_check_unseen`
         if held is not None:
             raise MessageConflict("this peer sent a package for this transfer already", "duplicate-transfer")
         try:
@@ -368,8 +370,8 @@ def _received_row(session: Session, opened: OpenedMessage, package: TransferPack
 def _take_receipt(ctx: ServiceContext, opened: OpenedReceipt, digest: str) -> InboxAnswer:
     header, receipt, now = opened.header, opened.receipt, ctx.clock.now()
     with transaction(ctx.sessions) as session:
-        row = _held(session, TransferDirection.outgoing, opened)
-        _check_unseen(session, header, digest)  # after `_held`: see `_check_unseen`
+        row = held_transfer(session, TransferDirection.outgoing, opened)
+        _check_unseen(session, header, digest)  # after `held_transfer`: see `_check_unseen`
         if row is None or row.package_message_id != receipt.package_message_id:
             raise MessageInvalid("this receipt answers no package sent to this peer", "unknown-transfer")
         if row.state not in UNDER_WAY:
