@@ -123,6 +123,7 @@ def write_report(
         f"- **Date:** {started:%Y-%m-%d %H:%M} UTC (run took {(finished - started).total_seconds() / 60:.1f} min)",
         f"- **Machine:** {machine['cpus']} CPUs ({machine['cpu']}), {machine['memory']} memory, "
         f"PostgreSQL {machine['postgresql']}, Python {machine['python']}, Linux {machine['kernel']}; "
+        f"load average {machine.get('load', '?')} as the run started (other work on the machine); "
         "shared and noisy, so compare ratios measured in the same run rather than absolute times",
         f"- **Data:** {gen['cases']:,} cases, {counts['deadlines']:,} deadlines, {counts['case_history']:,} history "
         f"rows, {counts['audit_entries']:,} audit entries, {counts['panels']:,} panels, "
