@@ -30,7 +30,10 @@ FINDINGS = """## Why, and what would meet the targets not met
 
 Profiled with `py-spy record` on `nrm serve` under wrk (raw stacks, grouped by the service frame that waits),
 with cProfile in-process, and with `EXPLAIN (ANALYZE, BUFFERS)` on the statements the services send. This
-machine is shared with other work: the ratios in one run hold, absolute times drift by several times.
+machine is shared with other work: the ratios in one run hold, absolute times drift by several times. The
+workflow decision's micro-benchmark gives the factor (34 µs on a quiet machine, 2026-11-26): the absolute
+targets (compliance, lists, the worker, memory) move with it, and so do the ratios to the bare app, which
+needs little CPU while the service needs a core; on a loaded machine the service loses more than the baseline.
 
 **Referrals and events (issue 16, done).** Half of a referral's samples wait on PostgreSQL, the rest is
 per-request Python (FastAPI dependencies and Pydantic, the ORM's unit of work, two thread-pool hops: the
