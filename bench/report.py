@@ -80,9 +80,15 @@ entry and wording) is unchanged. On two cores shared with PostgreSQL the rate is
 100 000 entries/s needs more cores (the stretches scale with them) or the details stored as canonical text so
 they need no decoding.
 
-**Two processes.** Two `nrm serve` processes on one database, each with half the clients: on two cores that
-also run PostgreSQL and wrk, the second process mostly takes CPU from the first; the audit head's section is
-now two statements and the commit, so what remains serialised is the commit's fsync.
+**Two processes (not met, not yet profiled).** Two `nrm serve` processes on one database, each with half the
+clients, served fewer referrals than one on the loaded machine (0.26 x on 2026-11-27, load average 18 on two
+cores). Every referral in both processes takes the audit head's lock; the section is now two statements and
+the commit, but a process holding it that the kernel deschedules (two Python processes, PostgreSQL, wrk and
+other work on two cores) holds up every writer in both, which one process's threads suffer less. To check on
+a quiet machine first; `pg_stat_activity` sampled during the run (wait_event `transactionid`/`tuple` on
+`audit_head`) tells lock waits from CPU. What would remove the lock from the path: one chain per partition of
+writers (see "Growing past one PostgreSQL server" in `docs/architecture.md`), or appending the entries of
+committed use-cases in batches by one writer, which changes the rule that an entry commits with its change.
 """
 
 
