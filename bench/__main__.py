@@ -68,6 +68,7 @@ def _machine(database_url: str) -> dict[str, str]:
         version = str(conn.scalar(text("SHOW server_version")))
     engine.dispose()
     return {
+        "load": Path("/proc/loadavg").read_text().split()[1],  # the 5-minute load average as the run starts
         "cpus": str(os.cpu_count()),
         "cpu": cpu,
         "memory": memory,

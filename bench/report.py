@@ -30,7 +30,10 @@ FINDINGS = """## Why, and what would meet the targets not met
 
 Profiled with `py-spy record` on `nrm serve` under wrk (raw stacks, grouped by the service frame that waits),
 with cProfile in-process, and with `EXPLAIN (ANALYZE, BUFFERS)` on the statements the services send. This
-machine is shared with other work: the ratios in one run hold, absolute times drift by several times.
+machine is shared with other work: the ratios in one run hold, absolute times drift by several times. The
+workflow decision's micro-benchmark gives the factor (34 µs on a quiet machine, 2026-11-26): the absolute
+targets (compliance, lists, the worker, memory) move with it, and so do the ratios to the bare app, which
+needs little CPU while the service needs a core; on a loaded machine the service loses more than the baseline.
 
 **Referrals and events (issue 16, done).** Half of a referral's samples wait on PostgreSQL, the rest is
 per-request Python (FastAPI dependencies and Pydantic, the ORM's unit of work, two thread-pool hops: the
@@ -73,13 +76,20 @@ breach after the case is cancelled; grouping by region), and the aggregates must
 details, re-encoding them canonically and one HMAC (the in-memory figure is the ceiling of one process).
 `nrm audit verify` now verifies stretches of the log in one process per CPU, each from the MAC stored before
 it, then checks the seams; a log that is not good is passed over once more in order, so the answer (first bad
-entry and wording) is unchanged. On two cores shared with PostgreSQL the rate is about twice one process's;
-100 000 entries/s needs more cores (the stretches scale with them) or the details stored as canonical text so
-they need no decoding.
+entry and wording) is unchanged. The gain is the idle CPUs': 2.2 times one pass (8,994 against 4,151 entries/s
+over 630 000 entries) when a core was free, none with the machine's load at 18. 100 000 entries/s needs
+about eight free cores at the quiet machine's rate of one process (15 000/s; the stretches scale with them) or
+the details stored as canonical text so that they need no decoding.
 
-**Two processes.** Two `nrm serve` processes on one database, each with half the clients: on two cores that
-also run PostgreSQL and wrk, the second process mostly takes CPU from the first; the audit head's section is
-now two statements and the commit, so what remains serialised is the commit's fsync.
+**Two processes (not met, not yet profiled).** Two `nrm serve` processes on one database, each with half the
+clients, served fewer referrals than one on the loaded machine (0.26 x on 2026-11-27, load average 18 on two
+cores). Every referral in both processes takes the audit head's lock; the section is now two statements and
+the commit, but a process holding it that the kernel deschedules (two Python processes, PostgreSQL, wrk and
+other work on two cores) holds up every writer in both, which one process's threads suffer less. To check on
+a quiet machine first; `pg_stat_activity` sampled during the run (wait_event `transactionid`/`tuple` on
+`audit_head`) tells lock waits from CPU. What would remove the lock from the path: one chain per partition of
+writers (see "Growing past one PostgreSQL server" in `docs/architecture.md`), or appending the entries of
+committed use-cases in batches by one writer, which changes the rule that an entry commits with its change.
 """
 
 
@@ -123,6 +133,7 @@ def write_report(
         f"- **Date:** {started:%Y-%m-%d %H:%M} UTC (run took {(finished - started).total_seconds() / 60:.1f} min)",
         f"- **Machine:** {machine['cpus']} CPUs ({machine['cpu']}), {machine['memory']} memory, "
         f"PostgreSQL {machine['postgresql']}, Python {machine['python']}, Linux {machine['kernel']}; "
+        f"load average {machine.get('load', '?')} as the run started (other work on the machine); "
         "shared and noisy, so compare ratios measured in the same run rather than absolute times",
         f"- **Data:** {gen['cases']:,} cases, {counts['deadlines']:,} deadlines, {counts['case_history']:,} history "
         f"rows, {counts['audit_entries']:,} audit entries, {counts['panels']:,} panels, "

@@ -20,9 +20,10 @@ class TimedPass:
     report: PassReport
 
 
-#: Cases per kind of closure and of erasure in one pass: the generated backlog at a million cases (hundreds of
-#: thousands of closures past retention) would take hours, which no running deployment ever accumulates.
-PASS_LIMIT = 100
+#: Cases per kind of closure and of erasure in one pass. A million cases over ten years close about thirty a
+#: day, so a pass every few minutes meets one or two; the generated backlog (hundreds of thousands of closures
+#: past retention, as if no worker had ever run) would take hours. An erasure is some fifteen statements.
+PASS_LIMIT = 25
 
 
 def passes(ctx: ServiceContext, count: int = 2) -> list[TimedPass]:

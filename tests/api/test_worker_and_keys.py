@@ -81,6 +81,18 @@ def test_a_withdrawn_case_is_erased_after_the_grace_period_once(
     assert audit_count(ctx) == entries
 
 
+def test_a_capped_pass_leaves_the_rest_to_the_next_pass(
+    ctx: ServiceContext, world: World, client: TestClient, clock: FrozenClock
+) -> None:
+    cast = Cast(world, clock)
+    case_ids = [new_case(client, cast.referrer)["id"] for _ in range(3)]
+    for case_id in case_ids:
+        step(ctx, client, cast.referrer, case_id, "withdraw_consent")
+    clock.advance(timedelta(days=ctx.policy.withdrawal_grace_days + 1))
+    assert [scheduler.run_pass(ctx, limit=2).erased for _ in range(3)] == [2, 1, 0]
+    assert audit.verify(ctx).valid
+
+
 def test_rotation_keeps_identities_readable_and_erasure_makes_them_gone(
     ctx: ServiceContext, world: World, client: TestClient, clock: FrozenClock
 ) -> None:
