@@ -231,7 +231,7 @@ def test_a_case_ended_between_the_check_and_send_is_refused_in_words(
     path = f"/cases/{case_id}/transfer"
     fields = _consent_fields(clock)
     assert web_a.submit(path, {**fields, "action": "check"}, from_page=path).status_code == 200
-    event(a.ctx, a.coordinator, case_id, "withdraw_consent")
+    event(a.ctx, a.coordinator, case_id, "withdraw_consent", request={"how": "orally", "at": clock.now().isoformat()})
     refused = web_a.submit(path, {**fields, "action": "send"}, from_page="/transfers")
     assert refused.status_code == 422 and 'href="#peer"' in refused.text
     assert "Une situation clôturée n’est pas transférée." in refused.text
