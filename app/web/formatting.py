@@ -43,6 +43,10 @@ class Formats:
         day = self._local(value).date() if isinstance(value, dt.datetime) else value
         return format_date(day, style, locale=self.locale)
 
+    def month(self, value: dt.date) -> str:
+        """`janv. 2027` / `Jan 2027`: a month on a chart's axis."""
+        return format_date(value, "LLL yyyy", locale=self.locale)
+
     def time(self, value: dt.datetime) -> str:
         """`09:05`, in the policy's time zone."""
         return format_time(self._local(value), "short", locale=self.locale)

@@ -26,6 +26,8 @@ class NavItem:
 NAVIGATION: tuple[NavItem, ...] = (
     NavItem(N_("My work"), "/my-work"),
     NavItem(N_("Referrals"), "/referrals", Permission.refer),
+    NavItem(N_("Compliance"), "/audit/compliance", Permission.read_audit),
+    NavItem(N_("Statistics"), "/audit/statistics", Permission.read_statistics),
 )
 
 

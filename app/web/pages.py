@@ -25,6 +25,7 @@ from app.services import web_sessions
 from app.services.context import ServiceContext
 from app.services.errors import Forbidden, Unauthenticated
 from app.services.web_sessions import SignedIn
+from app.web.formatting import Formats
 from app.web.i18n import LANGUAGES, negotiate, translations
 from app.web.navigation import items_for
 from app.web.rendering import Renderer
@@ -122,6 +123,11 @@ class Page:
             {"label": item.label, "path": item.path, "current": self.path == item.path}
             for item in items_for(self.signed_in.principal)
         ]
+
+    @property
+    def formats(self) -> Formats:
+        """Dates and numbers in the page's language (what the templates' filters use)."""
+        return renderer(self.request).formats[self.language]
 
     def gettext(self, message: str, **variables: object) -> str:
         """Translate a message of Python code: a literal (extracted where it is called) or a constant marked

@@ -118,3 +118,36 @@ DOCUMENT_KINDS: dict[str, str] = {
 def label(table: dict[str, str], code: str) -> str:
     """The message id of `code` in `table`, or the code itself."""
     return table.get(code, code)
+
+
+SECTORS: dict[str, str] = {
+    "ngo": N_("Association"),
+    "police": N_("Police or gendarmerie"),
+    "labour_inspection": N_("Labour inspection"),
+    "social_services": N_("Social services"),
+    "child_protection": N_("Child protection"),
+    "health": N_("Health"),
+    "education": N_("Education"),
+    "asylum": N_("Asylum"),
+    "prosecution": N_("Prosecution"),
+    "coordination": N_("Coordination of the mechanism"),
+}
+
+OUTCOMES: dict[str, str] = {
+    "identified": N_("Identified as a victim"),
+    "not_identified": N_("Not identified"),
+    "under_review": N_("Decision under review"),
+    "preliminary_negative": N_("Negative preliminary decision"),
+    "withdrawn": N_("Withdrawn by the person"),
+    "pending": N_("No decision yet"),
+}
+
+ROLES: dict[str, str] = {
+    "referrer": N_("Referrer (first responder)"),
+    "assessor": N_("Assessor"),
+    "coordinator": N_("Coordinator"),
+    "panel_member": N_("Panel member"),
+    "caseworker": N_("Caseworker"),
+    "auditor": N_("Auditor"),
+    "admin": N_("Administrator"),
+}

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.web.routes import access, case_requests, my_work, referrals
+from app.web.routes import access, auditing, case_requests, my_work, referrals
 
-ROUTERS: tuple[APIRouter, ...] = (access.router, my_work.router, referrals.router, case_requests.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    access.router,
+    my_work.router,
+    referrals.router,
+    case_requests.router,
+    auditing.router,
+)
