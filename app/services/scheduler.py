@@ -1,6 +1,7 @@
 """The scheduled jobs (`nrm worker`): close cases whose window lapsed, erase personal data when due, purge
 idempotency records whose window has passed, deliver the transfer outbox to peers
-(`app/services/transfers/delivery.py`) and forget message ids no longer fresh.
+(`app/services/transfers/delivery.py`), forget message ids no longer fresh, and raise deadline alerts
+(`app/services/alerts.py`), mailed by the sender the entrance gives.
 
 Each case is handled in its own transaction, taken with `FOR UPDATE SKIP LOCKED` on PostgreSQL so two
 workers never act on one case; a pass run twice changes nothing more, because each job selects only the
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 from app.db import read_only, transaction
 from app.models import Case, Deadline
 from app.security.login_throttle import rules_from
-from app.services import audit, login_throttle, referral_drafts, web_sessions
+from app.services import alerts, audit, login_throttle, referral_drafts, web_sessions
 from app.services.cases.core import SYSTEM_IDS, commit_decision, load_snapshot
 from app.services.cases.personal_data import erase_personal_data
 from app.services.cases.referral import purge_idempotency_records
@@ -47,6 +48,8 @@ class PassReport:
     delivered: int = 0
     retrying: int = 0
     undeliverable: int = 0
+    alerts_raised: int = 0
+    alerts_mailed: int = 0
 
     def __str__(self) -> str:
         return (
@@ -54,7 +57,8 @@ class PassReport:
             f"purged {self.idempotency_records_purged} expired idempotency record(s), {self.sessions_purged} ended "
             f"web session(s) and {self.drafts_purged} expired referral draft(s); "
             f"delivered {self.delivered} transfer message(s), {self.retrying} to retry, "
-            f"{self.undeliverable} given up"
+            f"{self.undeliverable} given up; raised {self.alerts_raised} deadline alert(s), "
+            f"{self.alerts_mailed} mailed"
         )
 
 
@@ -137,8 +141,11 @@ def forget_stale_login_counters(ctx: ServiceContext) -> int:
         return login_throttle.forget_stale(session, ctx.clock.now(), rules_from(ctx.settings))
 
 
-def run_pass(ctx: ServiceContext, courier: Courier | None = None) -> PassReport:
-    """One pass of every job; `courier` carries transfer messages to peers (HTTP(S) unless one is given)."""
+def run_pass(
+    ctx: ServiceContext, courier: Courier | None = None, alert_sender: alerts.AlertSender | None = None
+) -> PassReport:
+    """One pass of every job; `courier` carries transfer messages to peers (HTTP(S) unless one is given);
+    `alert_sender` mails deadline alerts (None: they show in the web application only)."""
     report = PassReport(
         closed=close_lapsed_windows(ctx),
         erased=erase_due(ctx),
@@ -157,6 +164,8 @@ def run_pass(ctx: ServiceContext, courier: Courier | None = None) -> PassReport:
     report.delivered, report.retrying, report.undeliverable = delivery.delivered, delivery.retrying, delivery.failed
     purge_seen(ctx)
     forget_stale_login_counters(ctx)
+    raised = alerts.run(ctx, alert_sender)
+    report.alerts_raised, report.alerts_mailed = raised.raised, raised.mailed
     logger.info(
         "worker pass",
         extra={
@@ -167,6 +176,8 @@ def run_pass(ctx: ServiceContext, courier: Courier | None = None) -> PassReport:
             "delivered": report.delivered,
             "retrying": report.retrying,
             "undeliverable": report.undeliverable,
+            "alerts_raised": report.alerts_raised,
+            "alerts_mailed": report.alerts_mailed,
         },
     )
     return report

@@ -7,7 +7,10 @@ English. A code without a label shows as itself rather than failing the page.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from app.web.i18n import N_
+from app.workflow.support import SERVICE_DEADLINE_PREFIX
 
 STATES: dict[str, str] = {
     "referred": N_("Referred, waiting for an assessor"),
@@ -151,3 +154,11 @@ ROLES: dict[str, str] = {
     "auditor": N_("Auditor"),
     "admin": N_("Administrator"),
 }
+
+
+def deadline_name(gettext: Callable[[str], str], kind: str) -> str:
+    """A deadline kind in words, translated; a service referral's (`service_<need>`) as the need it serves."""
+    if kind.startswith(SERVICE_DEADLINE_PREFIX):
+        need = kind.removeprefix(SERVICE_DEADLINE_PREFIX)
+        return gettext("Service referral: %(need)s") % {"need": gettext(NEEDS.get(need, need))}
+    return gettext(DEADLINES[kind]) if kind in DEADLINES else kind

@@ -32,8 +32,7 @@ from app.web.i18n import N_
 from app.web.pages import Page, page_for
 from app.web.referral_form import nationality_names, region_names
 from app.web.routing import web_router
-from app.web.vocabulary import AGE_BANDS, DEADLINES, EXPLOITATION_FORMS, GENDERS, NEEDS, OUTCOMES, SECTORS
-from app.workflow.support import SERVICE_DEADLINE_PREFIX
+from app.web.vocabulary import AGE_BANDS, EXPLOITATION_FORMS, GENDERS, OUTCOMES, SECTORS, deadline_name
 
 router = web_router()
 Auditor = Annotated[Page, Depends(page_for(Permission.read_audit))]
@@ -123,11 +122,7 @@ def _bounds(period: Period) -> tuple[datetime | None, datetime | None]:
 
 
 def deadline_label(page: Page, kind: str) -> str:
-    """A deadline kind in words; a service referral's as the need it serves."""
-    if kind.startswith(SERVICE_DEADLINE_PREFIX):
-        need = kind.removeprefix(SERVICE_DEADLINE_PREFIX)
-        return page.gettext("Service referral: %(need)s", need=page.gettext(NEEDS.get(need, need)))
-    return page.gettext(DEADLINES[kind]) if kind in DEADLINES else kind
+    return deadline_name(page.gettext, kind)
 
 
 def _group_labels(page: Page, group_by: str) -> dict[str, str]:
