@@ -157,6 +157,8 @@ def principal_for_token(ctx: ServiceContext, token: str) -> Principal:
         raise Unauthenticated("the token has expired")
     if not rows[0].account_is_active:
         raise Unauthenticated("the account is disabled")
+    if rows[0].account_must_change_password:
+        raise Unauthenticated("the password was reset: choose a new one on the web application first")
     return principal_from(rows)
 
 
@@ -352,7 +354,9 @@ def create_user(
     by: Principal | None = None,
     email: str | None = None,
     language: str = "fr",
+    temporary_password: bool = False,
 ) -> UserView:
+    """A new account; with `temporary_password`, the person must choose their own at their first sign-in."""
     email = _checked_contact(email, language)
     with read_only(ctx.read_sessions) as session:
         _check_new_user(session, username, password, organisation_id, roles)
@@ -370,6 +374,7 @@ def create_user(
                 created_at=now,
                 email=email,
                 language=language,
+                must_change_password=temporary_password,
             )
             user.role_rows = [_grant(role, now, by) for role in sorted(set(roles))]
             session.add(user)

@@ -28,6 +28,10 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem(N_("Referrals"), "/referrals", Permission.refer),
     NavItem(N_("Compliance"), "/audit/compliance", Permission.read_audit),
     NavItem(N_("Statistics"), "/audit/statistics", Permission.read_statistics),
+    NavItem(N_("Accounts"), "/admin/users", Permission.manage_accounts),
+    NavItem(N_("Organisations"), "/admin/organisations", Permission.manage_accounts),
+    NavItem(N_("Keys"), "/admin/keys", Permission.manage_accounts),
+    NavItem(N_("My account"), "/account"),
 )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.web.routes import access, auditing, case_requests, my_work, referrals
+from app.web.routes import access, account, administration, auditing, case_requests, my_work, referrals
 
 ROUTERS: tuple[APIRouter, ...] = (
     access.router,
@@ -12,4 +12,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     referrals.router,
     case_requests.router,
     auditing.router,
+    administration.router,
+    account.router,
 )
