@@ -129,7 +129,7 @@ def rate_line(title: str, summary: str, points: list[tuple[str, float | None, st
             f'<text class="chart__axis" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{int(tick * 100)} %</text>'
         )
     line_at = len(parts)
-    step = (_WIDTH - left - 30) / max(len(points) - 1, 1)
+    step = (_WIDTH - left - 70) / max(len(points) - 1, 1)
     coordinates: list[tuple[float, float]] = []
     every = max(1, len(points) // 8)
     for index, (label, rate, text) in enumerate(points):

@@ -322,7 +322,7 @@ def breaches_page(page: Auditor) -> Response:
                 page.formats.date(b.opened_at),
                 page.formats.datetime(b.due_at),
                 page.gettext("Met late") if b.status == "met_late" else page.gettext("Overdue"),
-                page.formats.number(b.days_late),
+                page.formats.number(round(b.days_late, 1)),
                 str(b.case_id)[:8],
             ]
             for b in found[:BREACHES_SHOWN]
