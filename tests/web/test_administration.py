@@ -101,6 +101,10 @@ def test_a_password_reset_forces_a_new_password_at_the_next_sign_in(web: WebClie
 
     assert web.sign_in("assessor", TEST_PASSWORD).status_code == 422  # the old password no longer works
     assert web.sign_in("assessor", TEMPORARY).status_code == 303
+    # The API too: a token for the temporary password opens nothing until the new one is chosen.
+    token = web.client.post("/api/v1/auth/token", data={"username": "assessor", "password": TEMPORARY}).json()
+    bearer = {"Authorization": f"Bearer {token['access_token']}"}
+    assert web.client.get("/api/v1/organisations", headers=bearer).status_code == 401
     for path in ("/my-work", "/account"):
         sent_back = web.get(path)
         assert sent_back.status_code == 303 and sent_back.headers["location"] == "/account/password"
@@ -117,6 +121,7 @@ def test_a_password_reset_forces_a_new_password_at_the_next_sign_in(web: WebClie
         from_page=page,
     )
     assert done.status_code == 303 and done.headers["location"] == "/my-work"
+    assert web.client.get("/api/v1/organisations", headers=bearer).status_code == 200
     assert web.get("/my-work").status_code == 200
 
     # The person sets where alerts go; the page shows it.
