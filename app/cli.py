@@ -230,15 +230,22 @@ def worker(
     interval: Annotated[int, typer.Option(help="seconds between passes")] = 300,
 ) -> None:
     """Run the scheduled jobs: close lapsed windows, erase personal data when due, deliver transfer packages
-    and receipts to peers (retrying with backoff while a peer is unreachable)."""
+    and receipts to peers (retrying with backoff while a peer is unreachable), and raise deadline alerts,
+    mailed through NRM_SMTP_URL when it is set."""
     import time
 
     from app.services import scheduler
+    from app.services.mail import mailer_from
+    from app.web.alert_mail import MailSender
 
     ctx = _context()
+    mailer = mailer_from(ctx.settings)
+    sender = MailSender(ctx, mailer) if mailer else None
+    if sender is None:
+        typer.echo("NRM_SMTP_URL is not set: deadline alerts are shown in the web application only")
     try:
         while True:
-            typer.echo(str(scheduler.run_pass(ctx)))
+            typer.echo(str(scheduler.run_pass(ctx, alert_sender=sender)))
             if once:
                 return
             time.sleep(interval)

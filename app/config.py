@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     secure_cookies: bool | None = Field(
         default=None, description="mark web cookies Secure; default: on when NRM_PUBLIC_URL is https"
     )
+    smtp_url: str | None = Field(
+        default=None,
+        description="where deadline alerts are mailed: smtp://[user:password@]host[:port] (STARTTLS when offered) "
+        "or smtps://...; unset: alerts show in the web application only",
+    )
+    mail_from: str = Field(default="nrm@localhost", description="the From address of deadline alerts")
     session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
     session_absolute_hours: int = Field(default=12, ge=1, le=7 * 24)
 
@@ -95,7 +101,7 @@ class Settings(BaseSettings):
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
         return level
 
-    @field_validator("instance_name", "instance_country", "public_url", mode="before")
+    @field_validator("instance_name", "instance_country", "public_url", "smtp_url", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -114,6 +120,13 @@ class Settings(BaseSettings):
     @classmethod
     def _public_url(cls, value: str | None) -> str | None:
         return None if value is None else normalise_base_url(value)
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: str | None) -> str | None:
+        if value is not None and (urlsplit(value).scheme not in ("smtp", "smtps") or not urlsplit(value).hostname):
+            raise ValueError("NRM_SMTP_URL must be smtp://host[:port] or smtps://host[:port]")
+        return value
 
     @property
     def is_sqlite(self) -> bool:

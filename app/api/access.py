@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from app.api.deps import Context, authorize, bearer_token, client_address
-from app.api.schemas.accounts import OrganisationIn, RolesIn, TokenOut, UserIn
+from app.api.schemas.accounts import ContactIn, OrganisationIn, RolesIn, TokenOut, UserIn
 from app.security.permissions import Permission, Principal
 from app.services import accounts
 from app.services.accounts import OrganisationView, UserView
@@ -74,7 +74,16 @@ def enable_organisation(ctx: Context, admin: Admin, organisation_id: uuid.UUID) 
 )
 def create_user(ctx: Context, admin: Admin, body: UserIn) -> UserView:
     roles = [r.value for r in body.roles]
-    return accounts.create_user(ctx, body.username, body.password, body.organisation_id, roles, by=admin)
+    return accounts.create_user(
+        ctx,
+        body.username,
+        body.password,
+        body.organisation_id,
+        roles,
+        by=admin,
+        email=body.email,
+        language=body.language,
+    )
 
 
 @router.put("/users/{user_id}/roles", response_model=UserView, summary="Replace an account's roles (audited)")
@@ -97,3 +106,17 @@ def disable_user(ctx: Context, admin: Admin, user_id: uuid.UUID) -> UserView:
 @router.post("/users/{user_id}/enable", response_model=UserView, summary="Re-enable an account (it logs in again)")
 def enable_user(ctx: Context, admin: Admin, user_id: uuid.UUID) -> UserView:
     return accounts.set_user_active(ctx, user_id, active=True, by=admin)
+
+
+@router.put(
+    "/users/{user_id}/contact",
+    response_model=UserView,
+    summary="Change where an account's deadline alerts go (the account itself, or an admin)",
+)
+def set_contact(
+    ctx: Context,
+    caller: Annotated[Principal, Depends(authorize(Permission.read_policy))],
+    user_id: uuid.UUID,
+    body: ContactIn,
+) -> UserView:
+    return accounts.set_contact(ctx, user_id, body.email, body.language, by=caller)

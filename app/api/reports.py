@@ -3,11 +3,9 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import fields
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query
@@ -17,57 +15,18 @@ from pydantic import TypeAdapter
 from app.api.deps import Context, authorize
 from app.api.problems import fields_from
 from app.security.permissions import Permission, Principal
-from app.services import audit, compliance, needs_report, statistics
+from app.services import compliance, needs_report, statistics
 from app.services.compliance import Breach, ComplianceReport, ComplianceRow
-from app.services.context import ServiceContext
 from app.services.errors import FieldProblem, InvalidInput
+from app.services.report_exports import REPORT_YEARS, csv_lines, record_export, report_bounds
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 AuditReader = Annotated[Principal, Depends(authorize(Permission.read_audit))]
 StatisticsReader = Annotated[Principal, Depends(authorize(Permission.read_statistics))]
 
 
-#: The years reports and statistics cover: a date outside them names no deadline of this service, and the
-#: ends of the calendar overflow the day arithmetic below.
-REPORT_YEARS = range(2000, 2101)
-
-
-def _bounds(start: date | None, end: date | None) -> tuple[datetime | None, datetime | None]:
-    """`from` and `to` are whole days, both included, within `REPORT_YEARS`, `from` not after `to`."""
-    problems = [
-        FieldProblem((name,), f"a date from {REPORT_YEARS[0]} to {REPORT_YEARS[-1]}")
-        for name, day in (("from", start), ("to", end))
-        if day is not None and day.year not in REPORT_YEARS
-    ]
-    if not problems and start is not None and end is not None and start > end:
-        problems.append(FieldProblem(("to",), "the period ends before it starts"))
-    if problems:
-        raise InvalidInput("the report period is not valid", problems)
-    return (
-        datetime.combine(start, time.min, tzinfo=UTC) if start else None,
-        datetime.combine(end, time.min, tzinfo=UTC) + timedelta(days=1) if end else None,
-    )
-
-
 def _wants_csv(accept: str | None) -> bool:
     return accept is not None and "text/csv" in accept
-
-
-def _csv_lines(header: list[str], rows: Iterable[list[Any]]) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow(["" if v is None else v for v in row])
-        if buffer.tell() > 64_000:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
-
-
-def _record_export(ctx: ServiceContext, principal: Principal, action: str, details: dict[str, Any]) -> None:
-    audit.record(ctx, audit.AuditActor(str(principal.user_id), str(principal.organisation_id)), action, details=details)
 
 
 CSV_CONTENT = {"text/csv": {"schema": {"type": "string"}}}
@@ -89,14 +48,14 @@ def compliance_report(
     group_by: Literal["kind", "organisation", "sector", "region"] = "kind",
     accept: Annotated[str | None, Header()] = None,
 ) -> Any:
-    start, end = _bounds(from_, to)
+    start, end = report_bounds(from_, to)
     report = compliance.compliance(ctx, start=start, end=end, group_by=group_by)
-    _record_export(ctx, principal, "report.compliance", {"group_by": group_by, "csv": _wants_csv(accept)})
+    record_export(ctx, principal, "report.compliance", {"group_by": group_by, "csv": _wants_csv(accept)})
     if _wants_csv(accept):
         header = [field.name for field in fields(ComplianceRow)]
         rows = [[getattr(r, name) for name in header] for r in report.rows]
         rows.append(["reflection_periods_cut_short", report.reflection_periods_cut_short] + [None] * (len(header) - 2))
-        return StreamingResponse(_csv_lines(header, rows), media_type="text/csv; charset=utf-8")
+        return StreamingResponse(csv_lines(header, rows), media_type="text/csv; charset=utf-8")
     return report
 
 
@@ -120,20 +79,16 @@ def breach_list(
 ) -> StreamingResponse:
     if kind is not None and kind not in compliance.reported_deadline_kinds():
         raise InvalidInput("unknown deadline kind", [FieldProblem(("kind",), "unknown deadline kind")])
-    start, end = _bounds(from_, to)
+    start, end = report_bounds(from_, to)
     rows = compliance.breaches(ctx, kind=kind, start=start, end=end)
-    _record_export(ctx, principal, "report.breaches", {"kind": kind, "csv": _wants_csv(accept)})
+    record_export(ctx, principal, "report.breaches", {"kind": kind, "csv": _wants_csv(accept)})
     if _wants_csv(accept):
         header = [field.name for field in fields(Breach)]
         return StreamingResponse(
-            _csv_lines(header, ([_csv_value(getattr(b, name)) for name in header] for b in rows)),
+            csv_lines(header, ([getattr(b, name) for name in header] for b in rows)),
             media_type="text/csv; charset=utf-8",
         )
     return StreamingResponse(_json_array(_BREACH.dump_json(b).decode() for b in rows), media_type="application/json")
-
-
-def _csv_value(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value
 
 
 def _json_array(items: Iterator[str]) -> Iterator[str]:
@@ -154,7 +109,7 @@ def year_statistics(
     ctx: Context, principal: StatisticsReader, year: Annotated[int, Query(ge=REPORT_YEARS[0], le=REPORT_YEARS[-1])]
 ) -> statistics.YearStatistics:
     result = statistics.year_statistics(ctx, year)
-    _record_export(ctx, principal, "statistics.read", {"year": year})
+    record_export(ctx, principal, "statistics.read", {"year": year})
     return result
 
 
@@ -170,5 +125,5 @@ def needs_gaps(
     from_: Annotated[date | None, Query(alias="from")] = None,
     to: date | None = None,
 ) -> needs_report.NeedsReport:
-    start, end = _bounds(from_, to)
+    start, end = report_bounds(from_, to)
     return needs_report.read_needs_report(ctx, principal, start=start, end=end)

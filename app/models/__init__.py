@@ -1,6 +1,7 @@
 """SQLAlchemy models. Importing this package registers every table on `Base.metadata`."""
 
 from app.models.accounts import AccessToken, LoginThrottle, Organisation, User, UserRole, WebSession
+from app.models.alerts import DeadlineAlert
 from app.models.base import Base
 from app.models.cases import (
     AuditEntry,
@@ -32,6 +33,7 @@ __all__ = [
     "CaseKey",
     "CaseNumber",
     "Deadline",
+    "DeadlineAlert",
     "Document",
     "IdempotencyRecord",
     "Interview",

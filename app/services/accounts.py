@@ -17,7 +17,7 @@ from app.db import read_only, transaction
 from app.models import AccessToken, Organisation, User, UserRole, WebSession
 from app.security.login_throttle import rules_from
 from app.security.passwords import hash_password, password_problem, verify_password
-from app.security.permissions import ROLES, Principal
+from app.security.permissions import ROLES, Permission, Principal
 from app.security.tokens import InvalidToken, issue_token, read_token
 from app.services import audit, login_throttle
 from app.services.cases.core import audit_actor_of
@@ -26,6 +26,7 @@ from app.services.errors import (
     Conflict,
     DutiesNotSeparated,
     FieldProblem,
+    Forbidden,
     InvalidInput,
     NotFound,
     Unauthenticated,
@@ -113,6 +114,7 @@ def account_query(user_id: InstrumentedAttribute[uuid.UUID], *leading: Any) -> S
             User.organisation_id.label("account_organisation_id"),
             and_(User.is_active, Organisation.is_active).label("account_is_active"),
             User.username.label("account_username"),
+            User.must_change_password.label("account_must_change_password"),
             Organisation.sector.label("account_sector"),
             Organisation.name.label("account_organisation_name"),
             UserRole.role.label("account_role"),
@@ -155,6 +157,8 @@ def principal_for_token(ctx: ServiceContext, token: str) -> Principal:
         raise Unauthenticated("the token has expired")
     if not rows[0].account_is_active:
         raise Unauthenticated("the account is disabled")
+    if rows[0].account_must_change_password:
+        raise Unauthenticated("the password was reset: choose a new one on the web application first")
     return principal_from(rows)
 
 
@@ -182,6 +186,11 @@ class UserView:
     organisation_id: uuid.UUID
     roles: list[Role]
     is_active: bool
+    email: Annotated[str | None, Field(description="where deadline alerts go; null: shown on the web only")] = None
+    language: Annotated[str, Field(description="the language of the alerts: fr or en")] = "fr"
+    reset_pending: Annotated[
+        bool, Field(description="reset by an administrator: the next sign-in must choose a new secret first")
+    ] = False
 
 
 @dataclass(frozen=True)
@@ -209,6 +218,9 @@ def _user_view(user: User) -> UserView:
         organisation_id=user.organisation_id,
         roles=[Role(role) for role in user.roles],
         is_active=user.is_active,
+        email=user.email,
+        language=user.language,
+        reset_pending=user.must_change_password,
     )
 
 
@@ -340,7 +352,12 @@ def create_user(
     roles: list[str],
     *,
     by: Principal | None = None,
+    email: str | None = None,
+    language: str = "fr",
+    temporary_password: bool = False,
 ) -> UserView:
+    """A new account; with `temporary_password`, the person must choose their own at their first sign-in."""
+    email = _checked_contact(email, language)
     with read_only(ctx.read_sessions) as session:
         _check_new_user(session, username, password, organisation_id, roles)
     # argon2 outside any transaction: hashing must never hold the database's write lock.
@@ -355,6 +372,9 @@ def create_user(
                 organisation_id=organisation_id,
                 is_active=True,
                 created_at=now,
+                email=email,
+                language=language,
+                must_change_password=temporary_password,
             )
             user.role_rows = [_grant(role, now, by) for role in sorted(set(roles))]
             session.add(user)
@@ -444,3 +464,117 @@ def list_personal_data_grants(ctx: ServiceContext) -> list[GrantView]:
             .order_by(User.username, UserRole.role)
         ).all()
     return [GrantView(row[0], row[1], row[2], Role(row[3]), *row[4:]) for row in rows]
+
+
+#: The languages alerts are written in (the web application's).
+ALERT_LANGUAGES = ("fr", "en")
+_EMAIL_MAX = 254
+
+
+def _checked_contact(email: str | None, language: str) -> str | None:
+    """An e-mail address as stored (None when blank), or `InvalidInput`: one `@` with a dotted domain after it,
+    no spaces; a language alerts are written in."""
+    problems = []
+    address = (email or "").strip() or None
+    if address is not None:
+        local, at, domain = address.rpartition("@")
+        if (
+            not at
+            or not local
+            or "." not in domain.strip(".")
+            or len(address) > _EMAIL_MAX
+            or any(c.isspace() or not c.isprintable() for c in address)
+            or "@" in domain
+        ):
+            problems.append(FieldProblem(("email",), "not an e-mail address"))
+    if language not in ALERT_LANGUAGES:
+        problems.append(FieldProblem(("language",), "fr or en"))
+    if problems:
+        raise InvalidInput("the contact details are not valid", problems)
+    return address
+
+
+def get_user(ctx: ServiceContext, user_id: uuid.UUID) -> UserView:
+    with read_only(ctx.read_sessions) as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound("no such user")
+        return _user_view(user)
+
+
+def set_contact(
+    ctx: ServiceContext, user_id: uuid.UUID, email: str | None, language: str, *, by: Principal
+) -> UserView:
+    """Change where an account's alerts go and their language: the account itself, or an administrator. The
+    audit entry says that it changed, never the address."""
+    if by.user_id != user_id and not by.can(Permission.manage_accounts):
+        raise Forbidden("only the account itself or an administrator changes its contact details")
+    address = _checked_contact(email, language)
+    now = ctx.clock.now()
+    with transaction(ctx.sessions) as session:
+        user = _locked_user(session, user_id)
+        if user is None:
+            raise NotFound("no such user")
+        user.email, user.language = address, language
+        _record_administration(
+            session,
+            ctx,
+            now,
+            by,
+            "user.contact_changed",
+            {"user_id": str(user.id), "email_set": address is not None, "language": language},
+        )
+        return _user_view(user)
+
+
+def reset_password(
+    ctx: ServiceContext, user_id: uuid.UUID, temporary_password: str, *, by: Principal | None = None
+) -> UserView:
+    """An administrator's reset: a temporary password to give the person by another channel; every credential
+    the account holds is revoked, and its next sign-in must choose a new password before anything else."""
+    reason = password_problem(temporary_password)
+    if reason:
+        raise InvalidInput("the password cannot be set", [FieldProblem(("password",), reason)])
+    password_hash = hash_password(temporary_password)
+    now = ctx.clock.now()
+    with transaction(ctx.sessions) as session:
+        user = _locked_user(session, user_id)
+        if user is None:
+            raise NotFound("no such user")
+        user.password_hash, user.must_change_password = password_hash, True
+        revoked = revoke_all_credentials(session, user.id, now)
+        _record_administration(
+            session, ctx, now, by, "user.password_reset", {"user_id": str(user.id), "revoked_credentials": revoked}
+        )
+        return _user_view(user)
+
+
+def change_password(ctx: ServiceContext, principal: Principal, current: str, new: str) -> None:
+    """The signed-in person's own change: the current password, then a new one that differs from it."""
+    with read_only(ctx.read_sessions) as session:
+        found = session.scalar(select(User.password_hash).where(User.id == principal.user_id))
+    problems = []
+    if not verify_password(current, found):
+        problems.append(FieldProblem(("current",), "the current password is wrong"))
+    reason = password_problem(new)
+    if reason:
+        problems.append(FieldProblem(("new",), reason))
+    elif new == current:
+        problems.append(FieldProblem(("new",), "the new password must differ from the current one"))
+    if problems:
+        raise InvalidInput("the password cannot be changed", problems)
+    password_hash = hash_password(new)
+    now = ctx.clock.now()
+    with transaction(ctx.sessions) as session:
+        user = _locked_user(session, principal.user_id)
+        if user is None:
+            raise NotFound("no such user")
+        user.password_hash, user.must_change_password = password_hash, False
+        audit.append(
+            session,
+            ctx.keyring,
+            time=now,
+            actor=audit_actor_of(principal),
+            action="user.password_changed",
+            details={"user_id": str(user.id)},
+        )

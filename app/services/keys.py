@@ -10,7 +10,7 @@ from app.services import audit
 from app.services.context import ServiceContext
 from app.services.errors import Conflict, KeyStillInUse, NotFound
 from app.services.keyfile_guard import record_checks
-from app.services.wrapped_keys import describe_counts, rewrap_all, wrapped_by
+from app.services.wrapped_keys import WRAPPED_KEY_TABLES, describe_counts, keks_in_use, rewrap_all, wrapped_by
 
 
 @dataclass(frozen=True)
@@ -60,3 +60,38 @@ def retire(ctx: ServiceContext, kek_id: str) -> None:
     retire_kek(ctx.settings.key_file, kek_id)
     ctx.reload_keys()
     audit.record(ctx, audit.SYSTEM_ACTOR, "keys.retired", details={"kek_id": kek_id})
+
+
+@dataclass(frozen=True)
+class KekUse:
+    """One key-encryption key: whether it is the active one, whether the key file holds it, and how many keys
+    of each table it wraps (every table named, zeros included)."""
+
+    kek_id: str
+    active: bool
+    in_key_file: bool
+    wraps: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.wraps.values())
+
+
+def status(ctx: ServiceContext) -> list[KekUse]:
+    """Every KEK of the key file and every KEK some wrapped key names, the active one first: counts only,
+    nothing is unwrapped."""
+    with read_only(ctx.read_sessions) as session:
+        in_use = keks_in_use(session)
+    ring = ctx.keyring
+    ids = [ring.active_kek_id, *(k for k in ring.kek_ids if k != ring.active_kek_id)]
+    ids += sorted(k for k in in_use if k not in ids)
+    tables = [table.what for table in WRAPPED_KEY_TABLES]
+    return [
+        KekUse(
+            kek_id=kek_id,
+            active=kek_id == ring.active_kek_id,
+            in_key_file=kek_id in ring.kek_ids,
+            wraps={what: in_use.get(kek_id, {}).get(what, 0) for what in tables},
+        )
+        for kek_id in ids
+    ]

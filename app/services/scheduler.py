@@ -1,7 +1,8 @@
 """The scheduled jobs (`nrm worker`): close cases whose window lapsed, close cases that can no longer move once
 the policy's delay has passed (`app/services/closure.py`), erase personal data when due, purge
 idempotency records whose window has passed, deliver the transfer outbox to peers
-(`app/services/transfers/delivery.py`) and forget message ids no longer fresh.
+(`app/services/transfers/delivery.py`), forget message ids no longer fresh, and raise deadline alerts
+(`app/services/alerts.py`), mailed by the sender the entrance gives.
 
 Each case is handled in its own transaction, taken with `FOR UPDATE SKIP LOCKED` on PostgreSQL so two
 workers never act on one case; a pass run twice changes nothing more, because each job selects only the
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 from app.db import read_only, transaction
 from app.models import Case, Deadline
 from app.security.login_throttle import rules_from
-from app.services import audit, closure, login_throttle, referral_drafts, web_sessions
+from app.services import alerts, audit, closure, login_throttle, referral_drafts, web_sessions
 from app.services.case_policy import policy_of
 from app.services.cases.core import SYSTEM_IDS, commit_decision, load_snapshot
 from app.services.cases.personal_data import erase_personal_data
@@ -49,6 +50,8 @@ class PassReport:
     delivered: int = 0
     retrying: int = 0
     undeliverable: int = 0
+    alerts_raised: int = 0
+    alerts_mailed: int = 0
 
     def __str__(self) -> str:
         return (
@@ -57,7 +60,8 @@ class PassReport:
             f"purged {self.idempotency_records_purged} expired idempotency record(s), {self.sessions_purged} ended "
             f"web session(s) and {self.drafts_purged} expired referral draft(s); "
             f"delivered {self.delivered} transfer message(s), {self.retrying} to retry, "
-            f"{self.undeliverable} given up"
+            f"{self.undeliverable} given up; raised {self.alerts_raised} deadline alert(s), "
+            f"{self.alerts_mailed} mailed"
         )
 
 
@@ -159,8 +163,15 @@ def forget_stale_login_counters(ctx: ServiceContext) -> int:
         return login_throttle.forget_stale(session, ctx.clock.now(), rules_from(ctx.settings))
 
 
-def run_pass(ctx: ServiceContext, courier: Courier | None = None, *, limit: int | None = None) -> PassReport:
-    """One pass of every job; `courier` carries transfer messages to peers (HTTP(S) unless one is given).
+def run_pass(
+    ctx: ServiceContext,
+    courier: Courier | None = None,
+    alert_sender: alerts.AlertSender | None = None,
+    *,
+    limit: int | None = None,
+) -> PassReport:
+    """One pass of every job; `courier` carries transfer messages to peers (HTTP(S) unless one is given);
+    `alert_sender` mails deadline alerts (None: they show in the web application only).
 
     `limit`: at most that many cases per kind of closure and of erasure in this pass, the rest left to the
     next pass (each job selects only the cases still waiting), so a pass after a long stop stays short."""
@@ -182,6 +193,8 @@ def run_pass(ctx: ServiceContext, courier: Courier | None = None, *, limit: int 
     report.delivered, report.retrying, report.undeliverable = delivery.delivered, delivery.retrying, delivery.failed
     purge_seen(ctx)
     forget_stale_login_counters(ctx)
+    raised = alerts.run(ctx, alert_sender)
+    report.alerts_raised, report.alerts_mailed = raised.raised, raised.mailed
     logger.info(
         "worker pass",
         extra={
@@ -192,6 +205,8 @@ def run_pass(ctx: ServiceContext, courier: Courier | None = None, *, limit: int 
             "delivered": report.delivered,
             "retrying": report.retrying,
             "undeliverable": report.undeliverable,
+            "alerts_raised": report.alerts_raised,
+            "alerts_mailed": report.alerts_mailed,
         },
     )
     return report

@@ -32,6 +32,7 @@ class SignedIn:
     username: str
     organisation_name: str
     session_id: uuid.UUID
+    must_change_password: bool = False  # after an administrator's reset: every page asks for a new one first
 
 
 def limits(ctx: ServiceContext) -> SessionLimits:
@@ -88,6 +89,7 @@ def resolve(ctx: ServiceContext, secret: str) -> SignedIn:
         username=first.account_username,
         organisation_name=first.account_organisation_name,
         session_id=first.id,
+        must_change_password=bool(first.account_must_change_password),
     )
 
 

@@ -20,8 +20,10 @@ from app.api.problems import status_of
 from app.logging_setup import request_id_var
 from app.services.errors import ServiceError, TooManyRequests, Unauthenticated
 from app.web.pages import (
+    PASSWORD_PATH,
     SIGN_IN_PATH,
     FormRefused,
+    PasswordChangeRequired,
     SignInRequired,
     build_page,
     cookie_policy,
@@ -75,6 +77,8 @@ def sign_in_redirect(request: Request, session_ended: bool) -> RedirectResponse:
 def _page_for(request: Request, error: Exception) -> Response:
     if isinstance(error, SignInRequired):
         return sign_in_redirect(request, error.session_ended)
+    if isinstance(error, PasswordChangeRequired):
+        return RedirectResponse(PASSWORD_PATH, status_code=303)
     if isinstance(error, Unauthenticated):
         return sign_in_redirect(request, session_ended=True)
     if isinstance(error, FormRefused):
@@ -109,5 +113,12 @@ def install_error_pages(app: FastAPI) -> None:
 
         return handler
 
-    for kind in (StarletteHTTPException, RequestValidationError, ServiceError, SignInRequired, FormRefused):
+    for kind in (
+        StarletteHTTPException,
+        RequestValidationError,
+        ServiceError,
+        SignInRequired,
+        PasswordChangeRequired,
+        FormRefused,
+    ):
         app.add_exception_handler(kind, dispatch(kind))

@@ -55,6 +55,10 @@ class Formats:
             return self.last_day(due_at)
         return self.datetime(due_at)
 
+    def month(self, value: dt.date) -> str:
+        """`janv. 2027` / `Jan 2027`: a month on a chart's axis."""
+        return format_date(value, "LLL yyyy", locale=self.locale)
+
     def time(self, value: dt.datetime) -> str:
         """`09:05`, in the policy's time zone."""
         return format_time(self._local(value), "short", locale=self.locale)

@@ -33,6 +33,12 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem(N_("Needs gaps"), "/reports/needs", Permission.read_statistics),
     NavItem(N_("First steps"), "/first-steps"),
     NavItem(N_("Transfers"), "/transfers", Permission.manage_transfers),
+    NavItem(N_("Compliance"), "/audit/compliance", Permission.read_audit),
+    NavItem(N_("Statistics"), "/audit/statistics", Permission.read_statistics),
+    NavItem(N_("Accounts"), "/admin/users", Permission.manage_accounts),
+    NavItem(N_("Organisations"), "/admin/organisations", Permission.manage_accounts),
+    NavItem(N_("Keys"), "/admin/keys", Permission.manage_accounts),
+    NavItem(N_("My account"), "/account"),
 )
 
 

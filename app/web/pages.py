@@ -32,6 +32,7 @@ from app.web.rendering import Renderer
 
 SIGN_IN_PATH = "/"
 HOME_PATH = "/my-work"
+PASSWORD_PATH = "/account/password"  # noqa: S105 - a page path, not a secret
 _MAX_COOKIE_LENGTH = 128
 _UNRESOLVED = object()
 
@@ -42,6 +43,10 @@ class SignInRequired(Exception):
     def __init__(self, session_ended: bool) -> None:
         super().__init__("sign in required")
         self.session_ended = session_ended
+
+
+class PasswordChangeRequired(Exception):
+    """An administrator reset this person's password: every page sends them to choose a new one first."""
 
 
 class FormRefused(Exception):
@@ -201,6 +206,8 @@ def signed_in_page(request: Request) -> Page:
     signed_in = current_signed_in(request)
     if signed_in is None:
         raise SignInRequired(session_ended=bool(session_secret(request)))
+    if signed_in.must_change_password and request.url.path != PASSWORD_PATH:
+        raise PasswordChangeRequired()
     return build_page(request, signed_in)
 
 

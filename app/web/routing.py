@@ -21,11 +21,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.security.web_sessions import FORM_TOKEN_FIELD, form_token_matches, same_origin
 from app.services.errors import ServiceError
 from app.web.errors import unexpected_error_page
-from app.web.pages import FormRefused, SignInRequired, cookie_policy, service_context
+from app.web.pages import FormRefused, PasswordChangeRequired, SignInRequired, cookie_policy, service_context
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Raised on purpose by pages and dependencies; the exception handlers turn each into its page.
-_EXPECTED = (StarletteHTTPException, RequestValidationError, ServiceError, SignInRequired, FormRefused)
+_EXPECTED = (
+    StarletteHTTPException,
+    RequestValidationError,
+    ServiceError,
+    SignInRequired,
+    PasswordChangeRequired,
+    FormRefused,
+)
 
 
 async def check_form_origin_and_token(request: Request) -> None:

@@ -7,7 +7,10 @@ English. A code without a label shows as itself rather than failing the page.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from app.web.i18n import N_
+from app.workflow.support import SERVICE_DEADLINE_PREFIX
 
 STATES: dict[str, str] = {
     "referred": N_("Referred, waiting for an assessor"),
@@ -416,3 +419,30 @@ REFUSAL_REASONS: dict[str, str] = {
     "duplicate": N_("We already hold this person's case"),
     "other": N_("Another reason"),
 }
+
+OUTCOMES: dict[str, str] = {
+    "identified": N_("Identified as a victim"),
+    "not_identified": N_("Not identified"),
+    "under_review": N_("Decision under review"),
+    "preliminary_negative": N_("Negative preliminary decision"),
+    "withdrawn": N_("Withdrawn by the person"),
+    "pending": N_("No decision yet"),
+}
+
+ROLES: dict[str, str] = {
+    "referrer": N_("Referrer (first responder)"),
+    "assessor": N_("Assessor"),
+    "coordinator": N_("Coordinator"),
+    "panel_member": N_("Panel member"),
+    "caseworker": N_("Caseworker"),
+    "auditor": N_("Auditor"),
+    "admin": N_("Administrator"),
+}
+
+
+def deadline_name(gettext: Callable[[str], str], kind: str) -> str:
+    """A deadline kind in words, translated; a service referral's (`service_<need>`) as the need it serves."""
+    if kind.startswith(SERVICE_DEADLINE_PREFIX):
+        need = kind.removeprefix(SERVICE_DEADLINE_PREFIX)
+        return gettext("Service referral: %(need)s") % {"need": gettext(NEEDS.get(need, need))}
+    return gettext(DEADLINES[kind]) if kind in DEADLINES else kind

@@ -172,6 +172,15 @@ class SupportPlanRules(_Strict):
         return self
 
 
+class AlertRules(_Strict):
+    """When `nrm worker` tells people about their deadlines (`app/services/alerts.py`): a reminder
+    `lead_working_days` working days before a duty falls due, an alert once it is overdue, and an escalation to
+    the coordinators once it has been overdue for `escalation_working_days` working days."""
+
+    lead_working_days: int = Field(default=2, ge=0, le=30)
+    escalation_working_days: int = Field(default=2, ge=0, le=60)
+
+
 class Policy(_Strict):
     """A jurisdiction policy, validated on load."""
 
@@ -211,6 +220,7 @@ class Policy(_Strict):
     emergency_shelter_before_preliminary_decision: bool = False
     support_plan: SupportPlanRules
     entitlements: tuple[EntitlementRule, ...] = ()
+    alerts: AlertRules = Field(default_factory=AlertRules)
 
     _regional: dict[str, Policy] = PrivateAttr(default_factory=dict)
 
@@ -433,6 +443,8 @@ def render_policy(policy: Policy) -> str:
             else "waits in the coordinators' list to close"
         ),
         f"statistics          counts below {policy.statistics_suppression_threshold} suppressed",
+        f"deadline alerts     {policy.alerts.lead_working_days} working days before due; escalated "
+        f"{policy.alerts.escalation_working_days} working days after",
         f"from a peer         preliminary identification {policy.transfers.preliminary_identification.value}, "
         f"formal identification {policy.transfers.formal_identification.value}",
         f"emergency shelter   {'before' if policy.emergency_shelter_before_preliminary_decision else 'from'} "

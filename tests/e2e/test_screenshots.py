@@ -6,18 +6,32 @@ writes them to docs/screenshots/ for the README. Page authors add their pages he
 
 from __future__ import annotations
 
-import pytest
-from playwright.sync_api import expect
+import re
+from datetime import timedelta
 
-from app.services import assessments, cases, demo, support
+import pytest
+from playwright.sync_api import Page, expect
+
+from app.security.permissions import Principal
+from app.services import accounts, alerts, assessments, cases, demo, support
+from app.services.accounts import UserView
 from app.services.assessments import AssessedNeed, AssessmentInput
+from app.services.context import ServiceContext
 from app.workflow import State
 from app.workflow.needs import AssessmentScope
 from app.workflow.states import NeedKind
 from app.workflow.support import Urgency
 from tests.e2e.conftest import LiveServer, OpenPage
-from tests.e2e.support import DESKTOP, NARROW, Screenshots, assert_accessible
+from tests.e2e.support import (
+    DESKTOP,
+    NARROW,
+    Screenshots,
+    assert_accessible,
+    assert_no_horizontal_scroll,
+)
+from tests.factories import event, refer
 from tests.support_cases import identify, support_cast
+from tests.web.audit_helpers import season_of_deadlines
 from tests.web.helpers import TEST_PASSWORD, create_account, principal_named
 
 LOCALES = {"fr": "fr-FR", "en": "en-GB"}
@@ -149,3 +163,189 @@ def test_pictures_of_the_support_pages(
                 screenshots.take(page, f"{picture}-{language}-desktop", width=DESKTOP)
         page.locator("form[action='/sign-out'] button").click()
     assert len(list(screenshots.directory.glob(f"*-{language}-*.png"))) >= 8
+
+
+def _sign_in(page: Page, live_server: LiveServer, username: str, password: str = TEST_PASSWORD) -> None:
+    page.goto(live_server.at("/"))
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(password)
+    page.locator("button[type=submit].button--primary").click()
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_an_inspector_reads_compliance_breaches_statistics_and_checks_the_chain(
+    open_page: OpenPage, live_server: LiveServer, screenshots: Screenshots, language: str
+) -> None:
+    """The issue's inspection: this year's compliance by kind with its charts, the CSV, the breach list and its
+    CSV, the statistics, the audit log and the chain check; axe-core on every page, 360 px without sideways
+    scrolling, and the printed report without menus or forms."""
+    season_of_deadlines(live_server.ctx, live_server.clock)
+    create_account(live_server.ctx, "inspector", ["auditor"], "Inspection (fictive)", "coordination")
+    words = AUDIT_WORDS[language]
+    page = open_page(locale=LOCALES[language])
+    _sign_in(page, live_server, "inspector")
+    page.get_by_role("link", name=words["compliance"]).first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(words["compliance_title"])
+    expect(page.locator("svg.chart__image")).to_have_count(3)
+    expect(page.get_by_role("img", name=words["trend_chart"])).to_be_visible()
+    assert_accessible(page)
+    assert_no_horizontal_scroll(page)
+    for width, label in ((DESKTOP, "desktop"), (NARROW, "360")):
+        screenshots.take(page, f"audit-compliance-{language}-{label}", width=width)
+    with page.expect_download() as download:
+        page.get_by_role("link", name=words["download_view"]).click()
+    lines = download.value.path().read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("group,label,total,met_on_time,met_late,open_overdue")
+    assert any(line.startswith("preliminary_decision,") and ",6,2,2,2," in line for line in lines)
+
+    page.get_by_label(words["group_by"]).select_option("sector")
+    page.get_by_role("button", name=words["show"]).click()
+    expect(page).to_have_url(re.compile(r"group_by=sector"))
+    page.emulate_media(media="print")
+    expect(page.get_by_role("button", name=words["show"])).to_be_hidden()
+    expect(page.locator("svg.chart__image").first).to_be_visible()
+    page.emulate_media(media="screen")
+
+    page.get_by_role("link", name=words["breaches"]).first.click()
+    page.get_by_label(words["kind"]).select_option("preliminary_decision")
+    page.get_by_role("button", name=words["filter"]).click()
+    expect(page.locator("tbody tr")).to_have_count(4)
+    assert_accessible(page)
+    assert_no_horizontal_scroll(page)
+    screenshots.take(page, f"audit-breaches-{language}-desktop", width=DESKTOP)
+    with page.expect_download() as download:
+        page.get_by_role("link", name=words["download_list"]).click()
+    assert len(download.value.path().read_text(encoding="utf-8").splitlines()) == 5
+
+    page.get_by_role("link", name=words["statistics"]).first.click()
+    assert_accessible(page)
+    assert_no_horizontal_scroll(page)
+    screenshots.take(page, f"audit-statistics-{language}-360", width=NARROW)
+
+    page.get_by_role("link", name=words["log"]).click()
+    expect(page.get_by_text("alert.raised").or_(page.get_by_text("auth.login")).first).to_be_visible()
+    assert_accessible(page)
+    page.get_by_role("link", name=words["chain"]).click()
+    expect(page.get_by_role("alert")).to_contain_text(words["chain_whole"])
+    head = page.locator("#head").inner_text()
+    page.get_by_label(words["expected"]).fill(head)
+    page.get_by_role("button", name=words["check_again"]).click()
+    expect(page.get_by_role("alert")).to_contain_text(words["chain_whole"])
+    assert_accessible(page)
+    assert_no_horizontal_scroll(page)
+    screenshots.take(page, f"audit-chain-{language}-360", width=NARROW)
+
+
+AUDIT_WORDS = {
+    "fr": {
+        "compliance": "Respect des délais",
+        "compliance_title": "Respect des délais",
+        "trend_chart": "Taux de respect par mois",
+        "download_view": "Télécharger cette vue (CSV)",
+        "group_by": "Regrouper par",
+        "show": "Afficher",
+        "breaches": "Manquements",
+        "kind": "Type de délai",
+        "filter": "Filtrer",
+        "download_list": "Télécharger toute la liste (CSV)",
+        "statistics": "Statistiques",
+        "log": "Journal d'audit",
+        "chain": "Contrôle de la chaîne",
+        "chain_whole": "La chaîne est intacte",
+        "expected": "Une tête de chaîne copiée auparavant (facultatif)",
+        "check_again": "Contrôler à nouveau",
+    },
+    "en": {
+        "compliance": "Compliance",
+        "compliance_title": "Deadline compliance",
+        "trend_chart": "Compliance rate by month",
+        "download_view": "Download this view (CSV)",
+        "group_by": "Group by",
+        "show": "Show",
+        "breaches": "Breaches",
+        "kind": "Kind of deadline",
+        "filter": "Filter",
+        "download_list": "Download the whole list (CSV)",
+        "statistics": "Statistics",
+        "log": "Audit log",
+        "chain": "Chain check",
+        "chain_whole": "The chain is whole",
+        "expected": "A head copied earlier (optional)",
+        "check_again": "Check again",
+    },
+}
+
+
+def test_an_administrator_sets_up_an_account_and_its_owner_is_reminded(
+    open_page: OpenPage, live_server: LiveServer, screenshots: Screenshots
+) -> None:
+    """In English at 360 px and on a desktop: an organisation added, an account created with an alert address and
+    a temporary password, the key status; then the new assessor, forced to choose a password at first sign-in,
+    lands on "my work" with a deadline alert. axe-core on every page."""
+    season_of_deadlines(live_server.ctx, live_server.clock)
+    create_account(live_server.ctx, "admin", ["admin"], "Operations (fictive)", "coordination")
+    page = open_page(locale="en-GB")
+    _sign_in(page, live_server, "admin")
+    page.get_by_role("link", name="Organisations").first.click()
+    page.get_by_label("Name").fill("Shelter Fictive North")
+    page.get_by_label("Sector").select_option("social_services")
+    page.get_by_role("button", name="Add the organisation").click()
+    expect(page.get_by_role("cell", name="Shelter Fictive North", exact=True)).to_be_visible()
+    assert_accessible(page)
+    screenshots.take(page, "admin-organisations-en-desktop", width=DESKTOP)
+
+    page.get_by_role("link", name="Accounts").first.click()
+    page.get_by_role("link", name="Create an account").click()
+    page.get_by_role("button", name="Create the account").click()
+    expect(page.get_by_role("alert")).to_be_visible()  # the error summary
+    assert_accessible(page)
+    screenshots.take(page, "admin-account-errors-en-360", width=NARROW)
+    page.get_by_label("Username").fill("assessor2")
+    page.get_by_label("Organisation").select_option(label="Association Fictive Deux")
+    page.get_by_label("Assessor").check()
+    page.get_by_label("E-mail for deadline alerts (optional)").fill("assessor2@example.org")
+    page.get_by_label("Temporary password").fill("a temporary passphrase 42")
+    page.get_by_role("button", name="Create the account").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Account assessor2")
+    assert_accessible(page)
+    assert_no_horizontal_scroll(page)
+    screenshots.take(page, "admin-account-en-360", width=NARROW)
+
+    page.get_by_role("link", name="Keys").first.click()
+    expect(page.get_by_text(live_server.ctx.keyring.active_kek_id).first).to_be_visible()
+    assert_accessible(page)
+    screenshots.take(page, "admin-keys-en-desktop", width=DESKTOP)
+    page.get_by_role("button", name="Sign out").click()
+
+    # A case for the new assessor, due in two working days: the worker's pass raises the reminder.
+    coordinator = next(u for u in accounts.list_users(live_server.ctx) if u.username == "coordinator")
+    assessor2 = next(u for u in accounts.list_users(live_server.ctx) if u.username == "assessor2")
+    referrer = next(u for u in accounts.list_users(live_server.ctx) if u.username == "referrer")
+    case_id = refer(live_server.ctx, principal_from_view(live_server.ctx, referrer))
+    event(
+        live_server.ctx,
+        principal_from_view(live_server.ctx, coordinator),
+        case_id,
+        "assign_assessor",
+        assessor_id=str(assessor2.id),
+    )
+    live_server.clock.advance(timedelta(days=5))
+    assert alerts.run(live_server.ctx, None).raised >= 1
+
+    _sign_in(page, live_server, "assessor2", "a temporary passphrase 42")
+    expect(page).to_have_url(live_server.at("/account/password"))
+    assert_accessible(page)
+    page.get_by_label("Temporary password").fill("a temporary passphrase 42")
+    page.get_by_label("New password", exact=True).fill("my very own passphrase")
+    page.get_by_label("New password again").fill("my very own passphrase")
+    page.get_by_role("button", name="Change the password").click()
+    expect(page.get_by_role("heading", name="Deadline alerts")).to_be_visible()
+    expect(page.get_by_text("Reminder")).to_be_visible()
+    assert_accessible(page)
+    assert_no_horizontal_scroll(page)
+    screenshots.take(page, "my-work-alerts-en-360", width=NARROW)
+
+
+def principal_from_view(ctx: ServiceContext, user: UserView) -> Principal:
+    sector = next(o.sector for o in accounts.list_organisations(ctx) if o.id == user.organisation_id)
+    return Principal.of(user.id, user.organisation_id, sector, user.roles)

@@ -105,6 +105,7 @@ GET  /api/v1/peers                                         401  403      403  40
 POST /api/v1/organisations/{organisation_id}/disable       401  403      403  403      403  403      403  403      403  403  403      403  200
 POST /api/v1/organisations/{organisation_id}/enable        401  403      403  403      403  403      403  403      403  403  403      403  200
 PUT  /api/v1/users/{user_id}/roles                         401  403      403  403      403  403      403  403      403  403  403      403  200
+PUT  /api/v1/users/{user_id}/contact                       401  403      403  403      403  403      403  403      403  403  403      403  200
 GET  /api/v1/audit/grants                                  401  403      403  403      403  403      403  403      403  403  200      200  403
 """
 # fmt: on
@@ -522,6 +523,13 @@ ROUTES: dict[tuple[str, str], Route] = {
     ),
     ("PUT", "/api/v1/users/{user_id}/roles"): _no_case(
         lambda m, c, s: Call("PUT", _fill("/api/v1/users/{user_id}/roles", m, s), json={"roles": ["referrer"]})
+    ),
+    ("PUT", "/api/v1/users/{user_id}/contact"): _no_case(
+        lambda m, c, s: Call(
+            "PUT",
+            _fill("/api/v1/users/{user_id}/contact", m, s),
+            json={"email": "alerts@example.org", "language": "en"},
+        )
     ),
     ("GET", "/api/v1/audit/grants"): _no_case(_get("/api/v1/audit/grants")),
 }

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from app.workflow import Role, Sector
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Email = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254)]
 Username = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80, pattern=r"^\S+$")]
 
 
@@ -31,6 +32,14 @@ class UserIn(BaseModel):
     password: str = Field(min_length=1, max_length=256)
     organisation_id: uuid.UUID
     roles: list[Role] = Field(min_length=1)
+    email: Email | None = Field(default=None, description="where deadline alerts go (optional)")
+    language: Literal["fr", "en"] = Field(default="fr", description="the language of the alerts")
+
+
+class ContactIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: Email | None = Field(description="where deadline alerts go; null: alerts on the web only")
+    language: Literal["fr", "en"] = "fr"
 
 
 class RolesIn(BaseModel):

@@ -6,6 +6,9 @@ from fastapi import APIRouter
 
 from app.web.routes import (
     access,
+    account,
+    administration,
+    auditing,
     case_lists,
     case_parts,
     case_plan,
@@ -34,4 +37,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     providers.router,
     reports.router,
     transfers.router,
+    auditing.router,
+    administration.router,
+    account.router,
 )

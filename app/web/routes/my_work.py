@@ -1,16 +1,17 @@
 """My work: where every signed-in person lands: what they must act on, soonest deadline first
-(`app/services/my_work.duties_for`), and for a referrer their drafts and a way to start a referral."""
+(`app/services/my_work.duties_for`), the deadline alerts raised for them (`app/services/alerts.alerts_for`,
+the same ones `nrm worker` mails), and for a referrer their drafts and a way to start a referral."""
 
 from __future__ import annotations
 
 from fastapi.responses import Response
 
 from app.security.permissions import Permission
-from app.services import my_work, referral_drafts
+from app.services import alerts, my_work, referral_drafts
 from app.web.pages import SignedInPage
 from app.web.referral_form import STEPS
 from app.web.routing import web_router
-from app.web.vocabulary import ACTIONS, DEADLINES, NEEDS, STATES
+from app.web.vocabulary import ACTIONS, DEADLINES, NEEDS, STATES, deadline_name
 
 router = web_router()
 
@@ -38,4 +39,8 @@ def my_work_page(page: SignedInPage) -> Response:
         deadline_names=DEADLINES,
         need_names=NEEDS,
         states=STATES,
+        alerts=[
+            (alert, deadline_name(page.gettext, alert.deadline_kind))
+            for alert in alerts.alerts_for(page.ctx, page.principal)
+        ],
     )
