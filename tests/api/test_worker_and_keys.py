@@ -87,7 +87,7 @@ def test_a_capped_pass_leaves_the_rest_to_the_next_pass(
     cast = Cast(world, clock)
     case_ids = [new_case(client, cast.referrer)["id"] for _ in range(3)]
     for case_id in case_ids:
-        step(ctx, client, cast.referrer, case_id, "withdraw_consent")
+        step(ctx, client, cast.referrer, case_id, "withdraw_consent", request=asked(clock))
     clock.advance(timedelta(days=ctx.policy.withdrawal_grace_days + 1))
     assert [scheduler.run_pass(ctx, limit=2).erased for _ in range(3)] == [2, 1, 0]
     assert audit.verify(ctx).valid
