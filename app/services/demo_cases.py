@@ -78,7 +78,8 @@ class _Story:
 
 
 def seed_cases(ctx: ServiceContext, people: Mapping[str, Principal]) -> list[DemoCase]:
-    """Seven cases, the oldest begun 45 days ago; `people` are the demo's principals by username."""
+    """Seven cases, the oldest begun 60 days ago (its reflection period, extended to a working day, ends long
+    before its panel votes, whatever today's date); `people` are the demo's principals by username."""
     now = ctx.clock.now()
     clock = FrozenClock(now)
     past = dataclasses.replace(ctx, clock=clock)
@@ -92,12 +93,12 @@ def seed_cases(ctx: ServiceContext, people: Mapping[str, Principal]) -> list[Dem
     made = [
         # Identified: the panel voted after the reflection period, and the coordinator recorded the decision.
         story()
-        .at(now - 45 * day)
+        .at(now - 60 * day)
         .refer(_referral("Alpha", "25-34", ["forced_labour"], ["AL-DR-01", "AL-CR-01", "AL-DR-02"], child=False))
         .step("coordinator", "assign_assessor", assessor_id=ids["assessor-labour"])
-        .at(now - 43 * day)
+        .at(now - 58 * day)
         .step("assessor-labour", "preliminary_decision", outcome="positive", reasons="Indicateurs forts (démo).")
-        .at(now - 38 * day)
+        .at(now - 53 * day)
         .step("coordinator", "convene_panel", member_ids=panel)
         .at(now - 12 * day)
         .step("panel-ngo", "cast_vote", vote="identify", rationale="Récit cohérent (démo).")
