@@ -14,6 +14,7 @@ from app.clock import FrozenClock
 from app.services import audit, cases, demo, documents
 from app.services.context import ServiceContext
 from app.workflow import State
+from tests.factories import event, refer
 from tests.web.helpers import WebClient, create_account, principal_named
 from tests.web.referral_helpers import ADULT, fill, start_draft
 
@@ -220,3 +221,27 @@ def test_the_demo_seed_gives_each_role_work_to_see(ctx: ServiceContext, web: Web
     assert (
         web.get("/assigned").text.count('class="link work-list__title"') == 3
     )  # identified, reflection period, the child
+
+
+def test_the_queue_lists_the_cases_that_can_no_longer_move(
+    ctx: ServiceContext, clock: FrozenClock, web: WebClient
+) -> None:
+    """Issue 12 point 8: a second negative preliminary decision leaves nothing to do but close the case; the
+    queue lists it "to close" with the day the worker closes it, and only the coordinator's queue shows it."""
+    _world(ctx)
+    coordinator, assessor = principal_named(ctx, "coordinator1"), principal_named(ctx, "assessor1")
+    case_id = refer(ctx, principal_named(ctx, "referrer1"))
+    event(ctx, coordinator, case_id, "assign_assessor", assessor_id=str(assessor.user_id))
+    event(ctx, assessor, case_id, "preliminary_decision", outcome="negative", reasons="no grounds yet")
+    web.sign_in("coordinator1")
+    assert "À clore" not in web.get("/queue").text  # the reconsideration window is the person's right
+    event(ctx, principal_named(ctx, "referrer1"), case_id, "request_reconsideration", reasons="new evidence")
+    second = principal_named(ctx, "assessor-police")  # a reconsideration needs another assessor
+    event(ctx, coordinator, case_id, "assign_assessor", assessor_id=str(second.user_id))
+    event(ctx, second, case_id, "preliminary_decision", outcome="negative", reasons="still none")
+    queue = web.get("/queue").text
+    to_close = queue.split("À clore</h2>")[1].split("</ul>")[0]
+    reference = cases.get_case(ctx, coordinator, case_id).reference
+    assert f'href="/cases/{case_id}">{reference}</a>' in to_close
+    closes = clock.now() + timedelta(days=ctx.policy.final_negative_closure_days or 0)
+    assert f"Clôturée automatiquement le {closes.day}" in to_close

@@ -16,7 +16,7 @@ from fastapi import Depends
 from fastapi.responses import Response
 
 from app.security.permissions import Permission
-from app.services import cases
+from app.services import cases, closure
 from app.services.cases.views import CaseView
 from app.services.my_work import counts_working_days
 from app.web.pages import Page, page_for
@@ -67,11 +67,13 @@ def queue(page: Coordinator, state: str | None = None) -> Response:
     chosen = State(state) if state is not None and state in State.__members__ else None
     listed = cases.list_cases(page.ctx, page.principal, state=chosen or State.referred, limit=200).items
     overdue = [] if chosen else cases.list_cases(page.ctx, page.principal, overdue=True, limit=200).items
+    to_close = [] if chosen else closure.cases_to_close(page.ctx, page.principal)
     return page.render(
         "pages/case/queue.html",
         chosen=chosen,
         awaiting=_overdue_first(_rows(page, listed)),
         overdue=_overdue_first(_rows(page, overdue)),
+        to_close=to_close,
         counts=[{"state": s.value, "count": n} for s, n in counts.items()],
         states=STATES,
     )
