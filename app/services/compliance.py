@@ -56,11 +56,25 @@ class ComplianceRow:
     p90_days_to_meet: float | None
 
 
+def _decided(row: Any) -> int:
+    """The duties whose outcome counts in the rate: met (on time or late), overdue, or cancelled once overdue."""
+    return int(row.met_on_time + row.met_late + row.open_overdue + row.cancelled_overdue)
+
+
+def _rate(met_on_time: int, decided: int) -> float | None:
+    return round(met_on_time / decided, 4) if decided else None
+
+
 @dataclass(frozen=True)
 class ComplianceReport:
     rows: list[ComplianceRow]
     reflection_periods_cut_short: int
     generated_at: datetime
+
+    @property
+    def compliance_rate(self) -> float | None:
+        """The rate over every row, by the rule each row's rate follows."""
+        return _rate(sum(r.met_on_time for r in self.rows), sum(_decided(r) for r in self.rows))
 
 
 def _group_column(group_by: GroupBy) -> QueryableAttribute[Any]:
@@ -139,7 +153,7 @@ def compliance(
         cut_short = session.scalar(_cut_short_query(start, end)) or 0
     rows = []
     for row in sorted(totals, key=lambda r: str(r.grp)):
-        decided = row.met_on_time + row.met_late + row.open_overdue + row.cancelled_overdue
+        decided = _decided(row)
         median, p90 = percentiles.get(str(row.grp), (None, None))
         rows.append(
             ComplianceRow(
@@ -153,7 +167,7 @@ def compliance(
                 cancelled=int(row.cancelled),
                 cancelled_overdue=int(row.cancelled_overdue),
                 paused_days=round(float(row.paused_days), 3),
-                compliance_rate=round(row.met_on_time / decided, 4) if decided else None,
+                compliance_rate=_rate(row.met_on_time, decided),
                 median_days_to_meet=median,
                 p90_days_to_meet=p90,
             )

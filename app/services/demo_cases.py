@@ -71,6 +71,12 @@ class _Story:
         cases.send_event(self.ctx, self.people[who], self.case_id, _EVENT.validate_python({"event": event, **fields}))
         return self
 
+    def assign_caseworker(self, who: str) -> _Story:
+        assert self.case_id is not None
+        self.clock.advance(_BETWEEN_STEPS)
+        cases.assign_caseworker(self.ctx, self.people["coordinator"], self.case_id, self.people[who].user_id)
+        return self
+
     def done(self) -> DemoCase:
         assert self.case_id is not None
         view = cases.get_case(self.ctx, self.people["coordinator"], self.case_id)
@@ -105,6 +111,7 @@ def seed_cases(ctx: ServiceContext, people: Mapping[str, Principal]) -> list[Dem
         .step("panel-police", "cast_vote", vote="identify", rationale="Indices concordants (démo).")
         .step("panel-social", "cast_vote", vote="abstain", rationale="Pas assez d'éléments (démo).")
         .step("coordinator", "formal_decision")
+        .assign_caseworker("caseworker")  # the support plan's first review is the caseworker's to hold
         .done(),
         # Formal identification under way: two of three members have voted; the reflection period runs.
         story()

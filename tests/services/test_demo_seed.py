@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app.clock import FrozenClock
-from app.services import cases, demo
+from app.services import cases, demo, my_work
 from app.services.context import ServiceContext
 from app.workflow import State
 from tests.web.helpers import principal_named
@@ -29,3 +29,6 @@ def test_the_demo_seeds_on_any_day(ctx: ServiceContext, clock: FrozenClock, toda
     demo.seed(ctx, None)
     counts = cases.count_by_state(ctx, principal_named(ctx, "coordinator"))
     assert counts[State.identified] == 1 and counts[State.formal_assessment] == 1
+    # Every case-work role has something to act on (the caseworker: the identified person's support plan).
+    for username in ("coordinator", "assessor-labour", "panel-social", "caseworker"):
+        assert my_work.duties_for(ctx, principal_named(ctx, username)).items, username

@@ -10,10 +10,10 @@ import re
 from datetime import timedelta
 
 from app.clock import FrozenClock
-from app.services import audit
+from app.services import audit, cases
 from app.services.context import ServiceContext
 from tests.factories import event, principal, refer
-from tests.web.helpers import WebClient, create_account
+from tests.web.helpers import WebClient, create_account, principal_named
 
 DAY = timedelta(days=1)
 
@@ -129,3 +129,27 @@ def test_only_those_who_read_the_audit_see_its_pages(web: WebClient, ctx: Servic
     ):
         assert web.get(path).status_code == 403, path
     assert "/audit/compliance" not in web.get("/my-work").text
+
+
+def test_a_duty_overdue_when_its_case_ended_stays_a_breach_on_the_page(
+    web: WebClient, ctx: ServiceContext, clock: FrozenClock
+) -> None:
+    """Issue 12 point 1 as the auditor reads it: the third case's preliminary decision was overdue when the
+    person withdrew; the table counts it apart, the rate and the monthly trend still count it as a breach."""
+    _timeline(ctx, clock)
+    referrer = principal_named(ctx, "referrer")
+    overdue = [c for c in cases.list_cases(ctx, referrer).items if c.state.value == "referred"]
+    assert len(overdue) == 1
+    event(ctx, referrer, overdue[0].id, "withdraw_consent", request={"how": "orally", "at": clock.now().isoformat()})
+    create_account(ctx, "inspector", ["auditor"], "Inspection (fictive)", "coordination")
+    web.sign_in("inspector")
+    html = web.get(
+        "/audit/compliance?from=2027-01-01&to=2027-12-31&group_by=kind", headers={"Accept-Language": "en"}
+    ).text
+    # deadlines, on time, late, overdue, overdue when the case ended, open on time, paused, cancelled before due
+    assert _cells(html, "Preliminary decision")[:8] == ["3", "1", "1", "0", "1", "0", "0", "0"]
+    assert _cells(html, "Preliminary decision")[-1] == "33.3%"
+    # The month's rate over every kind: one on time out of four counted (the late decision, the breach at the
+    # withdrawal, and the panel of the late decision, convened late): without the breach it would read 33.3%.
+    assert _cells(html, "Panel convened")[:5] == ["2", "0", "0", "1", "0"]
+    assert _cells(html, "Mar 2027") == ["25%"]

@@ -163,12 +163,6 @@ def _months(period: Period) -> Iterator[tuple[date, date]]:
     yield from months[-TREND_MONTHS:]
 
 
-def _rate(rows: list[ComplianceRow]) -> float | None:
-    on_time = sum(r.met_on_time for r in rows)
-    decided = on_time + sum(r.met_late + r.open_overdue for r in rows)
-    return on_time / decided if decided else None
-
-
 def _trend(page: Page, period: Period) -> list[tuple[str, float | None, str]]:
     """The compliance rate of each month of the period, from the same service as the tables."""
     formats = page.formats
@@ -176,7 +170,7 @@ def _trend(page: Page, period: Period) -> list[tuple[str, float | None, str]]:
     for start, end in _months(period):
         low, high = report_bounds(start, end)
         report = compliance.compliance(page.ctx, start=low, end=high, group_by="kind")
-        rate = _rate(report.rows)
+        rate = report.compliance_rate
         label = formats.month(start)
         points.append((label, rate, formats.percent(rate) if rate is not None else page.gettext("no deadline")))
     return points
@@ -199,7 +193,10 @@ def compliance_page(page: Auditor) -> Response:
         page.gettext("Deadlines met on time, met late and overdue, by %(grouping)s", grouping=grouping_name.lower()),
         page.gettext("The same figures are in the table below the chart."),
         series,
-        [charts.Bar(label, (row.met_on_time, row.met_late, row.open_overdue), ()) for row, label in rows],
+        [
+            charts.Bar(label, (row.met_on_time, row.met_late, row.open_overdue + row.cancelled_overdue), ())
+            for row, label in rows
+        ],
     )
     trend = _trend(page, period)
     trend_chart = charts.rate_line(
@@ -237,7 +234,16 @@ def compliance_page(page: Auditor) -> Response:
                 label,
                 *(
                     formats.number(n)
-                    for n in (r.total, r.met_on_time, r.met_late, r.open_overdue, r.open_on_time, r.paused, r.cancelled)
+                    for n in (
+                        r.total,
+                        r.met_on_time,
+                        r.met_late,
+                        r.open_overdue,
+                        r.cancelled_overdue,
+                        r.open_on_time,
+                        r.paused,
+                        r.cancelled - r.cancelled_overdue,
+                    )
                 ),
                 formats.percent(r.compliance_rate) if r.compliance_rate is not None else "–",
             ]
