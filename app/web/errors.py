@@ -33,6 +33,15 @@ from app.web.pages import (
 
 API_PREFIXES = ("/api/", "/docs", "/redoc", "/openapi.json", "/health")
 logger = logging.getLogger("app.web")
+# Raised on purpose by pages and dependencies; an exception handler turns each into its page.
+EXPECTED_ERRORS = (
+    StarletteHTTPException,
+    RequestValidationError,
+    ServiceError,
+    SignInRequired,
+    PasswordChangeRequired,
+    FormRefused,
+)
 Handler = Callable[[Request, Exception], Awaitable[Response]]
 
 
@@ -113,12 +122,5 @@ def install_error_pages(app: FastAPI) -> None:
 
         return handler
 
-    for kind in (
-        StarletteHTTPException,
-        RequestValidationError,
-        ServiceError,
-        SignInRequired,
-        PasswordChangeRequired,
-        FormRefused,
-    ):
+    for kind in EXPECTED_ERRORS:
         app.add_exception_handler(kind, dispatch(kind))

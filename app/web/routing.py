@@ -13,26 +13,14 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.security.web_sessions import FORM_TOKEN_FIELD, form_token_matches, same_origin
-from app.services.errors import ServiceError
-from app.web.errors import unexpected_error_page
-from app.web.pages import FormRefused, PasswordChangeRequired, SignInRequired, cookie_policy, service_context
+from app.web.errors import EXPECTED_ERRORS, unexpected_error_page
+from app.web.pages import FormRefused, cookie_policy, service_context
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# Raised on purpose by pages and dependencies; the exception handlers turn each into its page.
-_EXPECTED = (
-    StarletteHTTPException,
-    RequestValidationError,
-    ServiceError,
-    SignInRequired,
-    PasswordChangeRequired,
-    FormRefused,
-)
 
 
 async def check_form_origin_and_token(request: Request) -> None:
@@ -57,7 +45,7 @@ class WebRoute(APIRoute):
                 await check_form_origin_and_token(request)
             try:
                 return await handler(request)
-            except _EXPECTED:
+            except EXPECTED_ERRORS:
                 raise
             except Exception as error:
                 page: HTMLResponse = await run_in_threadpool(unexpected_error_page, request, error)
