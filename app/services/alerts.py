@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -57,6 +57,7 @@ ALERTED: frozenset[Relation] = frozenset(
 ESCALATED_TO: frozenset[Relation] = frozenset({Relation.coordinator})
 ALERTED_KINDS: frozenset[str] = frozenset(rule.kind.value for rule in DUTIES if rule.owed_by & ALERTED)
 _SHOWN_ON_MY_WORK = 30
+_CASES_AT_ONCE = 1000
 
 
 class Threshold(StrEnum):
@@ -170,7 +171,7 @@ def _owed_by(case: CaseSnapshot, kind: str) -> frozenset[Relation]:
     return frozenset(owing)
 
 
-def _alerts_owed(ctx: ServiceContext, now: datetime) -> list[_Due]:
+def _alerts_owed(ctx: ServiceContext, now: datetime, limit: int | None = None) -> list[_Due]:
     rules = ctx.policy.alerts
     # Enough calendar days to hold the lead time's working days, holidays and weekends included.
     horizon = now + timedelta(days=2 * rules.lead_working_days + 10)
@@ -186,18 +187,32 @@ def _alerts_owed(ctx: ServiceContext, now: datetime) -> list[_Due]:
                 Deadline.paused_at.is_(None),
                 Deadline.due_at <= horizon,
                 or_(Deadline.kind.in_(sorted(ALERTED_KINDS)), Deadline.kind.like(SERVICE_DEADLINE_PREFIX + "%")),
+                # Escalation is a deadline's last threshold: once raised, nothing more is owed for it, so a
+                # pass reads only the deadlines still in their alert window, not every one ever overdue.
+                ~exists(
+                    select(DeadlineAlert.id).where(
+                        DeadlineAlert.deadline_id == Deadline.id,
+                        DeadlineAlert.threshold == Threshold.escalation.value,
+                    )
+                ),
             )
             .order_by(Deadline.due_at, Deadline.id)
+            .limit(limit)
         ).all()
         reached = {row.id: thresholds(ctx, row.due_at, now) for row in deadlines}
         deadlines = [row for row in deadlines if reached[row.id]]
         if not deadlines:
             return []
         recipients = _recipients(session)
-        case_ids = sorted({row.case_id for row in deadlines})
-        cases = {case.id: case for case in session.scalars(select(Case).where(Case.id.in_(case_ids)))}
-        extras = view_extras(session, case_ids)
-        snapshots = {case_id: snapshot_of(case, extras[case_id].panel) for case_id, case in cases.items()}
+        cases: dict[uuid.UUID, Case] = {}
+        snapshots: dict[uuid.UUID, CaseSnapshot] = {}
+        for start in range(0, len(deadlines), _CASES_AT_ONCE):
+            # A bounded IN list: a database holds far more overdue deadlines than one statement may name.
+            case_ids = sorted({row.case_id for row in deadlines[start : start + _CASES_AT_ONCE]} - cases.keys())
+            extras = view_extras(session, case_ids)
+            for case in session.scalars(select(Case).where(Case.id.in_(case_ids))):
+                cases[case.id] = case
+                snapshots[case.id] = snapshot_of(case, extras[case.id].panel)
         for row in deadlines:
             case, snapshot = cases[row.case_id], snapshots[row.case_id]
             ties = ties_of(snapshot)
@@ -276,10 +291,11 @@ def _soonest(item: AlertItem) -> tuple[datetime, str]:
     return item.due_at, item.reference
 
 
-def raise_alerts(ctx: ServiceContext) -> list[Digest]:
-    """Raise every alert due now that no pass raised before; one digest per person with new alerts."""
+def raise_alerts(ctx: ServiceContext, limit: int | None = None) -> list[Digest]:
+    """Raise every alert due now that no pass raised before (for the `limit` soonest deadlines at most; the rest
+    next pass); one digest per person with new alerts."""
     now = ctx.clock.now()
-    owed = _alerts_owed(ctx, now)
+    owed = _alerts_owed(ctx, now, limit)
     by_user: dict[uuid.UUID, list[_Due]] = {}
     for alert in owed:
         by_user.setdefault(alert.user_id, []).append(alert)
@@ -304,11 +320,11 @@ def mark_mailed(ctx: ServiceContext, alert_ids: Iterable[uuid.UUID]) -> None:
         )
 
 
-def run(ctx: ServiceContext, sender: AlertSender | None) -> AlertReport:
+def run(ctx: ServiceContext, sender: AlertSender | None, limit: int | None = None) -> AlertReport:
     """One pass: raise the alerts due, then send each person's digest when they have an e-mail address and a
     sender is given (`NRM_SMTP_URL`). A digest the server refused stays on the web only; it is not retried,
     so that no one gets the same alert twice."""
-    report = AlertReport(digests=raise_alerts(ctx))
+    report = AlertReport(digests=raise_alerts(ctx, limit))
     for digest in report.digests:
         report.raised += len(digest.alert_ids)
         if sender is None or digest.email is None:

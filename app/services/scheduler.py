@@ -173,8 +173,9 @@ def run_pass(
     """One pass of every job; `courier` carries transfer messages to peers (HTTP(S) unless one is given);
     `alert_sender` mails deadline alerts (None: they show in the web application only).
 
-    `limit`: at most that many cases per kind of closure and of erasure in this pass, the rest left to the
-    next pass (each job selects only the cases still waiting), so a pass after a long stop stays short."""
+    `limit`: at most that many cases per kind of closure and of erasure, and deadlines alerted, in this pass,
+    the rest left to the next pass (each job selects only what is still waiting), so a pass after a long stop
+    stays short."""
     report = PassReport(
         closed=close_lapsed_windows(ctx, limit) + close_final_negatives(ctx, limit),
         erased=erase_due(ctx, limit),
@@ -193,7 +194,7 @@ def run_pass(
     report.delivered, report.retrying, report.undeliverable = delivery.delivered, delivery.retrying, delivery.failed
     purge_seen(ctx)
     forget_stale_login_counters(ctx)
-    raised = alerts.run(ctx, alert_sender)
+    raised = alerts.run(ctx, alert_sender, limit)
     report.alerts_raised, report.alerts_mailed = raised.raised, raised.mailed
     logger.info(
         "worker pass",

@@ -215,3 +215,28 @@ def test_without_an_address_alerts_stay_on_the_web(ctx: ServiceContext, clock: F
     ]
     event(ctx, assessor, case_id, "preliminary_decision", outcome="positive", reasons="reasonable grounds")
     assert alerts.alerts_for(ctx, assessor) == []  # met: no longer shown
+
+
+def test_a_pass_reads_cases_in_batches_takes_its_limit_and_forgets_escalated_deadlines(
+    ctx: ServiceContext, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At a million cases the overdue deadlines outnumber what one statement may name (65 535 parameters): the
+    cases are read in batches (two here), a capped pass alerts the soonest deadlines and leaves the rest to the
+    next, and a deadline escalated once is not read again."""
+    monkeypatch.setattr(alerts, "_CASES_AT_ONCE", 2)
+    world = World(ctx)
+    referrer = world.principal("ref", ["referrer"], "NGO One", "ngo")
+    coordinator = world.principal("coord", ["coordinator"], "Secretariat", "coordination")
+    assessor = world.principal("assess", ["assessor"], "NGO Two", "ngo")
+    for _ in range(5):
+        case_id, _reference = _refer(ctx, referrer)
+        event(ctx, coordinator, case_id, "assign_assessor", assessor_id=str(assessor.user_id))
+    clock.set(datetime(2027, 3, 11, 9, tzinfo=UTC))  # every preliminary decision two working days overdue
+    capped = alerts.run(ctx, None, limit=3)
+    assert capped.raised == 3 * 2  # three deadlines: the assessor's overdue alert and the coordinator's escalation
+    rest = alerts.run(ctx, None)
+    assert rest.raised == 2 * 2
+    read: list[int] = []
+    real = alerts.view_extras
+    monkeypatch.setattr(alerts, "view_extras", lambda session, ids: read.append(len(ids)) or real(session, ids))
+    assert alerts.run(ctx, None).raised == 0 and read == []  # all escalated: nothing read again
