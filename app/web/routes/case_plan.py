@@ -117,29 +117,26 @@ def _note_problem(page: Page, note: str) -> str | None:
 def record_review(
     page: Sender, case_id: uuid.UUID, note: Annotated[str, Form()] = "", version: Annotated[str, Form()] = ""
 ) -> Response:
-    errors = FormErrors()
-    problem = _note_problem(page, note)
-    if problem:
-        errors.add("review-note", problem)
-    else:
-        event = EventInput(event=EventName.support_plan_reviewed, note=note.strip() or None)
-        if _send(page, case_id, event, version, errors, "review-note"):
-            return page.redirect(f"/cases/{case_id}/support-plan?done=reviewed")
-    return _plan_page(page, case_id, errors, status_code=422)
+    return _plan_step(page, case_id, EventName.support_plan_reviewed, note, version, "review-note", "reviewed")
 
 
 @router.post("/cases/{case_id}/emergency-shelter")
 def shelter_provided(
     page: Sender, case_id: uuid.UUID, note: Annotated[str, Form()] = "", version: Annotated[str, Form()] = ""
 ) -> Response:
+    return _plan_step(page, case_id, EventName.emergency_shelter_provided, note, version, "shelter-note", "sheltered")
+
+
+def _plan_step(
+    page: Page, case_id: uuid.UUID, name: EventName, note: str, version: str, field: str, done: str
+) -> Response:
+    """A step of the support plan that takes an optional note: sent, then back to the plan with its notice."""
     errors = FormErrors()
     problem = _note_problem(page, note)
     if problem:
-        errors.add("shelter-note", problem)
-    else:
-        event = EventInput(event=EventName.emergency_shelter_provided, note=note.strip() or None)
-        if _send(page, case_id, event, version, errors, "shelter-note"):
-            return page.redirect(f"/cases/{case_id}/support-plan?done=sheltered")
+        errors.add(field, problem)
+    elif _send(page, case_id, EventInput(event=name, note=note.strip() or None), version, errors, field):
+        return page.redirect(f"/cases/{case_id}/support-plan?done={done}")
     return _plan_page(page, case_id, errors, status_code=422)
 
 
