@@ -81,15 +81,23 @@ over 630 000 entries) when a core was free, none with the machine's load at 18. 
 about eight free cores at the quiet machine's rate of one process (15 000/s; the stretches scale with them) or
 the details stored as canonical text so that they need no decoding.
 
-**Two processes (not met, not yet profiled).** Two `nrm serve` processes on one database, each with half the
-clients, served fewer referrals than one on the loaded machine (0.26 x on 2026-11-27, load average 18 on two
-cores). Every referral in both processes takes the audit head's lock; the section is now two statements and
-the commit, but a process holding it that the kernel deschedules (two Python processes, PostgreSQL, wrk and
-other work on two cores) holds up every writer in both, which one process's threads suffer less. To check on
-a quiet machine first; `pg_stat_activity` sampled during the run (wait_event `transactionid`/`tuple` on
-`audit_head`) tells lock waits from CPU. What would remove the lock from the path: one chain per partition of
-writers (see "Growing past one PostgreSQL server" in `docs/architecture.md`), or appending the entries of
-committed use-cases in batches by one writer, which changes the rule that an entry commits with its change.
+**Two processes (met on a quieter machine).** Two `nrm serve` processes on one database, each with half the
+clients, served 1.64 times one process's referrals at a million cases (load average 2 as the run started);
+on the loaded machine of an earlier run (load average 18 on two cores) they served fewer (0.26 x): every
+referral in both processes takes the audit head's lock, and a process holding it that the kernel deschedules
+holds up every writer in both. What would remove the lock from the path: one chain per partition of writers
+(see "Growing past one PostgreSQL server" in `docs/architecture.md`), or appending the entries of committed
+use-cases in batches by one writer, which changes the rule that an entry commits with its change.
+
+**The coordinator's queue page (not met: 607 ms at a million cases).** The page is four reads: cases awaiting
+an assessor and overdue cases (up to 200 each, each case's view built with its deadlines), the counts per state
+(a grouped count over every case) and the cases that can no longer move (a scan of two states with an
+anti-join on their windows). At a million cases the counts and the two 200-row lists dominate. What would meet
+100 ms: a page of 25 rows per list with a link to the rest, the counts per state kept in a small table written
+with each state change (in the same transaction), and a partial index for the "to close" states.
+
+**The compliance report at a million cases (not met: 16 s).** As said above: the three statements read every
+duty deadline since the start; per-period aggregates written with the deadlines are what would meet 2 s.
 """
 
 
