@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Uuid, text
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, UTCDateTime
@@ -39,6 +39,21 @@ class Case(Base):
             postgresql_include=["formal_decided_at"],
             sqlite_where=text("formal_decided_at IS NOT NULL AND early_decision_requested IS FALSE"),
             postgresql_where=text("formal_decided_at IS NOT NULL AND early_decision_requested IS FALSE"),
+        ),
+        # The queue's "to close": each final state's cases in the order of the decision that left them there.
+        Index(
+            "ix_cases_to_close_preliminary",
+            "preliminary_decided_at",
+            "id",
+            sqlite_where=text("state = 'preliminary_negative'"),
+            postgresql_where=text("state = 'preliminary_negative'"),
+        ),
+        Index(
+            "ix_cases_to_close_formal",
+            "formal_decided_at",
+            "id",
+            sqlite_where=text("state = 'not_identified'"),
+            postgresql_where=text("state = 'not_identified'"),
         ),
     )
 
@@ -161,6 +176,22 @@ class Deadline(Base):
     remaining_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     case: Mapped[Case] = relationship(back_populates="deadlines")
+
+
+class CaseStateCount(Base):
+    """How many cases stand in each state, as a running sum: `SUM(delta) GROUP BY state`.
+
+    Database triggers on `cases` (migration `perf_queue`) insert +1 for a new case's state and, on a change of
+    state, -1 for the old and +1 for the new, in the transaction of the change: no code path can forget them,
+    and the rows are only ever inserted, so concurrent state changes never wait for one another on a counter
+    row. The worker folds the rows into one per state (`app/services/state_counts.py`), so the sum reads a few
+    rows, not every case (a grouped count over a million cases takes longer than the queue page may)."""
+
+    __tablename__ = "case_state_counts"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    state: Mapped[str] = mapped_column(String(40))
+    delta: Mapped[int] = mapped_column(Integer)
 
 
 class CaseHistory(Base):

@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, exists, or_, select, union_all
 
 from app.db import read_only
 from app.models import Case, Deadline
 from app.security.permissions import Principal
 from app.services.case_access import visible_cases
+from app.services.cases.queries import decode_cursor, encode_cursor
 from app.services.context import ServiceContext
 from app.workflow import CloseReason, DeadlineKind, State
 
@@ -74,20 +75,41 @@ def due_for_closure(ctx: ServiceContext, state: State) -> list[uuid.UUID]:
         return list(session.scalars(select(Case.id).where(_stuck(state), decided_at <= limit)))
 
 
-def cases_to_close(ctx: ServiceContext, principal: Principal) -> list[CaseToClose]:
-    """The coordinators' "to close" list: every case this caller may know of that can no longer move, oldest
-    decision first, with when the worker will close it."""
+def cases_to_close(
+    ctx: ServiceContext, principal: Principal, *, limit: int | None = None, cursor: str | None = None
+) -> list[CaseToClose]:
+    """The coordinators' "to close" list: the cases this caller may know of that can no longer move, oldest
+    decision first, with when the worker will close it; at most `limit` of them, after `cursor` (the
+    `cursor_after` of the previous page's last one). One ordered read per final state, merged by the
+    database, so a page of the oldest reads a page whatever the number of cases."""
     days = ctx.policy.final_negative_closure_days
-    found: list[CaseToClose] = []
+    after = decode_cursor(cursor) if cursor is not None else None
+    parts = []
+    for state, (_, _, decided_at) in FINAL_STATES.items():
+        part = select(Case.id, Case.reference, Case.state, decided_at.label("decided_at")).where(
+            visible_cases(principal), _stuck(state)
+        )
+        if after is not None:
+            part = part.where(or_(decided_at > after[0], and_(decided_at == after[0], Case.id > after[1])))
+        parts.append(part)
+    merged = union_all(*parts).subquery()
+    query = select(merged).order_by(merged.c.decided_at, merged.c.id)
+    if limit is not None:
+        query = query.limit(limit)
     with read_only(ctx.read_sessions) as session:
-        rows = session.execute(
-            select(Case.id, Case.reference, Case.state, Case.preliminary_decided_at, Case.formal_decided_at).where(
-                visible_cases(principal), or_(*(_stuck(state) for state in FINAL_STATES))
-            )
-        ).all()
-    for row in rows:
-        state = State(row.state)
-        decided_at = row.preliminary_decided_at if state is State.preliminary_negative else row.formal_decided_at
-        closes = decided_at + timedelta(days=days) if days is not None else None
-        found.append(CaseToClose(row.id, row.reference, state, decided_at, closes))
-    return sorted(found, key=lambda c: (c.decided_at, str(c.case_id)))
+        rows = session.execute(query).all()
+    return [
+        CaseToClose(
+            row.id,
+            row.reference,
+            State(row.state),
+            row.decided_at,
+            row.decided_at + timedelta(days=days) if days is not None else None,
+        )
+        for row in rows
+    ]
+
+
+def cursor_after(item: CaseToClose) -> str:
+    """Where the page after `item` starts."""
+    return encode_cursor(item.decided_at, item.case_id)

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from app.db import read_only, transaction
 from app.models import Case, Deadline
 from app.security.login_throttle import rules_from
-from app.services import alerts, audit, closure, login_throttle, referral_drafts, web_sessions
+from app.services import alerts, audit, closure, login_throttle, referral_drafts, state_counts, web_sessions
 from app.services.case_policy import policy_of
 from app.services.cases.core import SYSTEM_IDS, commit_decision, load_snapshot
 from app.services.cases.personal_data import erase_personal_data
@@ -194,6 +194,7 @@ def run_pass(
     report.delivered, report.retrying, report.undeliverable = delivery.delivered, delivery.retrying, delivery.failed
     purge_seen(ctx)
     forget_stale_login_counters(ctx)
+    state_counts.fold(ctx)
     raised = alerts.run(ctx, alert_sender, limit)
     report.alerts_raised, report.alerts_mailed = raised.raised, raised.mailed
     logger.info(

@@ -6,13 +6,17 @@ caseworker assignment and erasure behind a confirmation."""
 
 from __future__ import annotations
 
+import html
 import re
 import uuid
 from datetime import timedelta
 
+import pytest
+
 from app.clock import FrozenClock
 from app.services import audit, cases, demo, documents
 from app.services.context import ServiceContext
+from app.web.routes import case_lists
 from app.workflow import State
 from tests.factories import event, refer
 from tests.web.helpers import WebClient, create_account, principal_named
@@ -245,3 +249,62 @@ def test_the_queue_lists_the_cases_that_can_no_longer_move(
     assert f'href="/cases/{case_id}">{reference}</a>' in to_close
     closes = clock.now() + timedelta(days=ctx.policy.final_negative_closure_days or 0)
     assert f"Clôturée automatiquement le {closes.day}" in to_close
+
+
+def _listed(web: WebClient, path: str) -> list[str]:
+    """The cases of a list, following its "next page" links to the end."""
+    found: list[str] = []
+    next_path: str | None = path
+    while next_path is not None:
+        page = web.get(next_path)
+        assert page.status_code == 200
+        found += re.findall(r'href="/cases/([0-9a-f-]+)">MNR', page.text)
+        link = re.search(r'<a class="link" href="([^"]+)">Page suivante</a>', page.text)
+        next_path = html.unescape(link.group(1)) if link else None
+    return found
+
+
+def test_each_list_of_the_queue_links_to_all_of_it_a_page_at_a_time(
+    ctx: ServiceContext, web: WebClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16: the queue shows the first 25 of each list and links to all of it, 50 a page; one and one
+    here, to see the links with the demo's few cases."""
+    monkeypatch.setattr(case_lists, "OVERVIEW", 1)
+    monkeypatch.setattr(case_lists, "PAGE", 1)
+    passwords = {a.username: a.password for a in demo.seed(ctx, None)}
+    coordinator = principal_named(ctx, "coordinator")
+    web.sign_in("coordinator", passwords["coordinator"])
+    queue = web.get("/queue").text
+    awaiting = queue.split("En attente d’un évaluateur</h2>")[1].split("</ul>")[0]
+    assert awaiting.count('class="link work-list__title"') == 1
+    assert '<a class="link" href="/queue?state=referred">Les 2 dossiers en attente d’un évaluateur</a>' in queue
+    referred = _listed(web, "/queue?state=referred")
+    assert sorted(referred) == sorted(str(c.id) for c in cases.list_cases(ctx, coordinator, state=State.referred).items)
+    overdue = _listed(web, "/queue/overdue")
+    expected = cases.list_cases(ctx, coordinator, overdue=True).items
+    assert len(expected) >= 2 and sorted(overdue) == sorted(str(c.id) for c in expected)
+    assert ('href="/queue/overdue">Tous les dossiers en retard</a>' in queue) is (len(expected) > 1)
+
+
+def test_the_cases_to_close_are_listed_a_page_at_a_time(
+    ctx: ServiceContext, web: WebClient, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(case_lists, "OVERVIEW", 1)
+    monkeypatch.setattr(case_lists, "PAGE", 1)
+    _world(ctx)
+    coordinator, referrer = principal_named(ctx, "coordinator1"), principal_named(ctx, "referrer1")
+    assessors = [principal_named(ctx, "assessor1"), principal_named(ctx, "assessor-police")]
+    stuck = []
+    for _ in range(2):
+        case_id = refer(ctx, referrer)
+        for n, assessor in enumerate(assessors):
+            if n:
+                event(ctx, referrer, case_id, "request_reconsideration", reasons="new evidence")
+            event(ctx, coordinator, case_id, "assign_assessor", assessor_id=str(assessor.user_id))
+            event(ctx, assessor, case_id, "preliminary_decision", outcome="negative", reasons="no grounds")
+        stuck.append(str(case_id))
+        clock.advance(timedelta(hours=1))
+    web.sign_in("coordinator1")
+    queue = web.get("/queue").text
+    assert '<a class="link" href="/queue/to-close">Tous les dossiers à clore</a>' in queue
+    assert _listed(web, "/queue/to-close") == stuck  # the oldest decision first

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import and_, exists, func, select, true
+from sqlalchemy.orm import aliased, selectinload
 
 from app.db import read_only
 from app.models import Case, CaseHistory, Deadline
 from app.security.permissions import Principal
+from app.services import state_counts
 from app.services.case_access import visible_cases
 from app.services.cases.core import load_snapshot, load_visible_case
 from app.services.cases.views import CasePage, CaseView, HistoryView, case_view, view_extras
@@ -49,21 +50,25 @@ def held_back_steps(ctx: ServiceContext, principal: Principal, case_id: uuid.UUI
 
 
 def count_by_state(ctx: ServiceContext, principal: Principal) -> dict[State, int]:
-    """How many cases this caller may know of stand in each state (every state, zeros included)."""
+    """How many cases this caller may know of stand in each state (every state, zeros included): for a caller
+    who may know of every case, the counts kept by the database (`state_counts`), else counted here."""
+    visible = visible_cases(principal)
     with read_only(ctx.read_sessions) as session:
-        rows = session.execute(
-            select(Case.state, func.count()).where(visible_cases(principal)).group_by(Case.state)
-        ).all()
-    counts = {State(state): int(n) for state, n in rows}
-    return {state: counts.get(state, 0) for state in State}
+        if visible is true():
+            counts = state_counts.totals(session)
+        else:
+            rows = session.execute(select(Case.state, func.count()).where(visible).group_by(Case.state)).all()
+            counts = {state: int(n) for state, n in rows}
+    return {state: counts.get(state.value, 0) for state in State}
 
 
-def _encode_cursor(case: Case) -> str:
-    raw = json.dumps([case.created_at.isoformat(), str(case.id)]).encode()
+def encode_cursor(when: datetime, row_id: uuid.UUID) -> str:
+    """A keyset cursor: the (time, id) of the last row of a page, opaque to the caller."""
+    raw = json.dumps([when.isoformat(), str(row_id)]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         created, case_id = json.loads(base64.urlsafe_b64decode(padded))
@@ -76,15 +81,17 @@ def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 
 
 def overdue_condition(now: datetime) -> Any:
-    """A case has an overdue duty: open, not paused, past its due time (rights are never overdue)."""
+    """A case has an overdue duty: open, not paused, past its due time (rights are never overdue). On an alias
+    of the deadlines, so that a query already reading deadlines can ask it of their case."""
+    duty = aliased(Deadline)
     return exists(
-        select(Deadline.id).where(
-            Deadline.case_id == Case.id,
-            Deadline.is_duty.is_(True),
-            Deadline.met_at.is_(None),
-            Deadline.cancelled_at.is_(None),
-            Deadline.paused_at.is_(None),
-            Deadline.due_at < now,
+        select(duty.id).where(
+            duty.case_id == Case.id,
+            duty.is_duty.is_(True),
+            duty.met_at.is_(None),
+            duty.cancelled_at.is_(None),
+            duty.paused_at.is_(None),
+            duty.due_at < now,
         )
     )
 
@@ -121,7 +128,7 @@ def list_cases(
     elif overdue is False:
         query = query.where(~overdue_condition(now))
     if cursor is not None:
-        created, last_id = _decode_cursor(cursor)
+        created, last_id = decode_cursor(cursor)
         query = query.where((Case.created_at < created) | and_(Case.created_at == created, Case.id < last_id))
     query = query.order_by(Case.created_at.desc(), Case.id.desc()).limit(limit + 1)
     with read_only(ctx.read_sessions) as session:
@@ -130,7 +137,7 @@ def list_cases(
         extras = view_extras(session, [case.id for case in page])
         return CasePage(
             items=[case_view(session, ctx, case, principal, extras[case.id]) for case in page],
-            next_cursor=_encode_cursor(page[-1]) if more and page else None,
+            next_cursor=encode_cursor(page[-1].created_at, page[-1].id) if more and page else None,
         )
 
 
