@@ -17,9 +17,8 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -30,6 +29,9 @@ from app.services import audit
 from app.services.context import ServiceContext
 from app.services.transfers.peers import find_peer
 from app.services.transfers.views import MessageType, OutboxStatus, TransferState
+
+if TYPE_CHECKING:
+    import httpx
 
 logger = logging.getLogger("app.worker")
 
@@ -91,9 +93,15 @@ class HttpCourier:
     its identity line says), a timeout so an unresponsive peer holds the worker no longer than that."""
 
     def __init__(self, timeout: float = 60.0, transport: httpx.BaseTransport | None = None) -> None:
+        # Imported here, by the worker only: httpx brings its command line (rich, click, pygments) when they are
+        # installed, some 20 MB that every server process would otherwise carry (issue 16's memory target).
+        import httpx
+
         self._client = httpx.Client(timeout=timeout, follow_redirects=False, transport=transport)
 
     def deliver(self, url: str, data: bytes) -> Answer:
+        import httpx
+
         try:
             response = self._client.post(url, content=data, headers={"content-type": "application/octet-stream"})
         except httpx.HTTPError as error:
