@@ -13,6 +13,11 @@ Canonical bytes of an entry (what the MAC is computed over), version 1: compact 
 Times must be timezone-aware (a database that returns naive times must have them marked as UTC before they
 come here); details must be JSON-native (str keys; str, int, bool, None, lists, objects; no floats, which a
 JSON column may not give back digit for digit) and must never contain personal data.
+
+Entries are verified either as objects (`verify_chain`: `ChainEntry`, database rows) or as stored text
+(`verify_stored`: `StoredEntry`, the time already in its canonical text and the details as the JSON text the
+database holds, which need not be canonical). Both assemble the same canonical bytes (`_assemble`) and run the
+same loop (`_verify`), so they give the same answers.
 """
 
 from __future__ import annotations
@@ -23,8 +28,9 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
-from typing import Any, Final, Protocol
+from typing import Any, Final, NamedTuple, Protocol, TypeVar
 from uuid import UUID
 
 __all__ = [
@@ -33,11 +39,13 @@ __all__ = [
     "ChainEntry",
     "ChainHead",
     "EntryFields",
+    "StoredEntry",
     "VerifyResult",
     "canonical_bytes",
     "compute_mac",
     "new_entry",
     "verify_chain",
+    "verify_stored",
 ]
 
 GENESIS_MAC: Final = "0" * 64
@@ -117,6 +125,25 @@ class ChainEntry:
     mac: str
 
 
+class StoredEntry(NamedTuple):
+    """An entry as read from the database, before any decoding (a plain tuple: cheap to make by the million).
+
+    `time_text` must already be the canonical time, `YYYY-MM-DDTHH:MM:SS.ffffff+00:00` in UTC (the database
+    formats it); `details_json` is the details as the JSON text the database holds, in any key order and
+    spacing: it is parsed and re-encoded canonically, exactly as the parsed value of a JSON column would be.
+    """
+
+    sequence: int
+    time_text: str
+    actor_id: str
+    organisation_id: str | None
+    action: str
+    case_id: str | None
+    details_json: str
+    prev_mac: str
+    mac: str
+
+
 @dataclass(frozen=True, slots=True)
 class ChainHead:
     """The last entry's sequence number and MAC; printed as `sequence:mac` to be kept outside the database."""
@@ -166,14 +193,57 @@ def _ident(value: str | UUID | None) -> str:
     return _quote(value)  # TypeError: not something this service writes
 
 
+def _assemble(
+    previous_mac: str,
+    sequence: int,
+    time_text: str,
+    actor_id: str | UUID,
+    organisation_id: str | UUID | None,
+    action: str,
+    case_id: str | UUID | None,
+    details_text: str,
+) -> bytes:
+    """The canonical bytes, from the time's text and the details' canonical JSON text (the one place they are
+    put together)."""
+    return (
+        f'{{"action":{_quote(action)},"actor":{_ident(actor_id)},"case":{_ident(case_id)},'
+        f'"details":{details_text},"org":{_ident(organisation_id)},"prev":{_quote(previous_mac)},'
+        f'"seq":{sequence:d},"time":"{time_text}","v":{CANONICAL_VERSION}}}'
+    ).encode()
+
+
 def _canonical(previous_mac: str, sequence: int, entry: EntryFieldsLike) -> bytes:
     details = entry.details
-    return (
-        f'{{"action":{_quote(entry.action)},"actor":{_ident(entry.actor_id)},"case":{_ident(entry.case_id)},'
-        f'"details":{"{}" if type(details) is dict and not details else _encode_details(details)},'
-        f'"org":{_ident(entry.organisation_id)},"prev":{_quote(previous_mac)},"seq":{sequence:d},'
-        f'"time":"{_utc_text(entry.time)}","v":{CANONICAL_VERSION}}}'
-    ).encode()
+    return _assemble(
+        previous_mac,
+        sequence,
+        _utc_text(entry.time),
+        entry.actor_id,
+        entry.organisation_id,
+        entry.action,
+        entry.case_id,
+        "{}" if type(details) is dict and not details else _encode_details(details),
+    )
+
+
+@lru_cache(maxsize=4096)
+def _canonical_details(stored_json: str) -> str:
+    # A pure function of the stored text, and a log repeats the same few details (an event's name, its states)
+    # over and over: remembering the last few thousand spares most entries the parse and the re-encoding.
+    return _encode_details(json.loads(stored_json))
+
+
+def _canonical_stored(previous_mac: str, sequence: int, entry: StoredEntry) -> bytes:
+    return _assemble(
+        previous_mac,
+        sequence,
+        entry.time_text,
+        entry.actor_id,
+        entry.organisation_id,
+        entry.action,
+        entry.case_id,
+        _canonical_details(entry.details_json),
+    )
 
 
 def canonical_bytes(previous_mac: str, entry: EntryFieldsLike) -> bytes:
@@ -293,16 +363,31 @@ def _id_text(value: str | UUID | None, name: str) -> str | None:
 # --- verifying ---------------------------------------------------------------------------------------------
 
 
-def _mac_matches(key: bytes, entry: ChainEntryLike, sequence: int) -> bool:
+class _Linked(Protocol):
+    """What the loop itself reads of an entry; the rest is read by its canonical function."""
+
+    @property
+    def sequence(self) -> int: ...
+    @property
+    def prev_mac(self) -> str: ...
+    @property
+    def mac(self) -> str: ...
+
+
+E = TypeVar("E", bound=_Linked)
+Canonical = Callable[[str, int, E], bytes]
+
+
+def _mac_matches(key: bytes, canonical: Canonical[E], entry: E, sequence: int) -> bool:
     try:
-        computed = hmac.digest(key, _canonical(entry.prev_mac, sequence, entry), "sha256").hex()
+        computed = hmac.digest(key, canonical(entry.prev_mac, sequence, entry), "sha256").hex()
         return hmac.compare_digest(computed, entry.mac)
     except (TypeError, ValueError, AttributeError):
         return False
 
 
 def _diagnose(
-    key: bytes, expected: int, prev_mac: str, entry: ChainEntryLike, following: ChainEntryLike | None
+    key: bytes, canonical: Canonical[E], expected: int, prev_mac: str, entry: E, following: E | None
 ) -> tuple[int, str]:
     """First bad sequence number and the problem in plain words, for the entry found where `expected` was due.
 
@@ -321,7 +406,7 @@ def _diagnose(
         return sequence, f"entry {sequence} appears twice"
     if sequence < expected:
         return sequence, f"entries out of order at {expected}: entry {sequence} comes after entry {expected - 1}"
-    if _mac_matches(key, entry, sequence):
+    if _mac_matches(key, canonical, entry, sequence):
         # Authentic where it stands, but not written after the entry before it.
         if expected == 1:
             return 1, "entry 1 does not start the chain (its previous MAC is not the genesis value)"
@@ -329,7 +414,7 @@ def _diagnose(
             expected,
             f"entry {expected} does not follow entry {expected - 1}: the chain was cut or spliced",
         )
-    if _mac_matches(key, entry, sequence + 1):
+    if _mac_matches(key, canonical, entry, sequence + 1):
         # It was entry `sequence + 1` before being renumbered.
         if following is not None and following.sequence == sequence + 1 and following.prev_mac == prev_mac:
             return expected, f"entries out of order at {expected}"
@@ -351,13 +436,35 @@ def verify_chain(
     With `after` (the entry before them, as stored), `entries` are a stretch of the log that must follow it;
     `entries` in the result then counts from the log's start, as if the entries up to `after` were good.
     """
-    iterator: Iterator[ChainEntryLike] = iter(entries)
+    return _verify(key, _canonical, entries, expected_head, after)
+
+
+def verify_stored(
+    key: bytes,
+    entries: Iterable[StoredEntry],
+    *,
+    expected_head: ChainHead | None = None,
+    after: ChainHead | None = None,
+) -> VerifyResult:
+    """`verify_chain` over entries as the database stores them (`StoredEntry`): the same answers, without
+    building a datetime and a dict for every entry."""
+    return _verify(key, _canonical_stored, entries, expected_head, after)
+
+
+def _verify(
+    key: bytes,
+    canonical: Canonical[E],
+    entries: Iterable[E],
+    expected_head: ChainHead | None,
+    after: ChainHead | None,
+) -> VerifyResult:
+    iterator: Iterator[E] = iter(entries)
     expected = 1 if after is None else after.sequence + 1
     prev_mac = GENESIS_MAC if after is None else after.mac
     head: str | None = None if after is None else after.mac
     anchor = expected_head.sequence if expected_head is not None else 0
     # Locals: this loop runs tens of millions of times and attribute lookups are a large part of its cost.
-    mac_of, compare, canonical = hmac_sha256_hex(key), hmac.compare_digest, _canonical
+    mac_of, compare = hmac_sha256_hex(key), hmac.compare_digest
     for entry in iterator:
         try:
             good = (
@@ -369,7 +476,7 @@ def verify_chain(
             # Unserialisable fields, a naive time, a non-ASCII MAC: not something this service wrote.
             good = False
         if not good:
-            first_bad, problem = _diagnose(key, expected, prev_mac, entry, next(iterator, None))
+            first_bad, problem = _diagnose(key, canonical, expected, prev_mac, entry, next(iterator, None))
             return VerifyResult(False, expected - 1, head, first_bad, problem)
         if expected == anchor and expected_head is not None and entry.mac != expected_head.mac:
             return VerifyResult(

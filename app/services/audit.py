@@ -6,7 +6,7 @@ taken last in a use-case and released at its commit, which keeps the serialised 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,12 +16,10 @@ from sqlalchemy.orm import Session
 
 from app.db import read_only, transaction
 from app.models import AuditEntry, AuditHead
-from app.security.audit_chain import ChainHead, VerifyResult, new_entry, verify_chain
+from app.security.audit_chain import ChainHead, VerifyResult, new_entry
 from app.security.keyfile import KeyRing
 from app.services import audit_stretches
 from app.services.context import ServiceContext
-
-VERIFY_BATCH = 5_000
 
 
 @dataclass(frozen=True)
@@ -127,25 +125,6 @@ def list_entries(ctx: ServiceContext, *, case_id: str | None, after: int | None,
         ]
 
 
-def _all_entries(session: Session, upto: int) -> Iterator[AuditEntry]:
-    # Keyset pages rather than one cursor: constant memory on both databases, and each page is an index scan.
-    last = 0
-    while True:
-        page = list(
-            session.scalars(
-                select(AuditEntry)
-                .where(AuditEntry.sequence > last, AuditEntry.sequence <= upto)
-                .order_by(AuditEntry.sequence)
-                .limit(VERIFY_BATCH)
-            )
-        )
-        if not page:
-            return
-        yield from page
-        last = page[-1].sequence
-        session.expunge_all()
-
-
 def verify(
     ctx: ServiceContext,
     expected_head: ChainHead | None = None,
@@ -173,8 +152,9 @@ def verify(
             min_stretch=min_stretch,
         )
         if result is None:
-            entries = _all_entries(session, upto=recorded_sequence)
-            result = verify_chain(ctx.keyring.audit_hmac_key, entries, expected_head=expected_head)
+            result = audit_stretches.verify_entries(
+                session.connection(), ctx.keyring.audit_hmac_key, 1, recorded_sequence, expected_head=expected_head
+            )
         if result.valid and recorded_sequence != result.entries:
             # Entries cut from the end leave a shorter chain that is valid in itself; the head row knows better.
             return VerifyResult(

@@ -6,27 +6,42 @@ stretch is good and each one starts from the MAC the stretch before it ended on 
 good: the same answer as one pass over it. Only a good log gains from this; on any failure the caller runs the
 one sequential pass, which names the first bad entry exactly as it always has.
 
-Each process opens its own connection (nothing is shared across the fork) and reads its stretch with Core
-rows in server-side batches, so memory stays flat whatever the log's length.
+Each process opens its own connection (nothing is shared across the fork) and reads its stretch in keyset
+pages (`verify_entries`, also the one pass of `audit.verify`), so memory stays flat whatever the log's length.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import partial
+from typing import Any, Final, cast
 
-from sqlalchemy import create_engine, select
+from sqlalchemy import Connection, Row, create_engine, select
 from sqlalchemy.pool import NullPool
 
 from app.models import AuditEntry
-from app.security.audit_chain import GENESIS_MAC, ChainHead, VerifyResult, verify_chain
+from app.security.audit_chain import GENESIS_MAC, ChainHead, StoredEntry, VerifyResult, verify_chain, verify_stored
 
 #: Below this many entries per process, starting processes costs more than it saves.
 MIN_STRETCH = 50_000
 #: Stretches per process: a process that finishes early takes another, so one slow stretch does not hold all.
 STRETCHES_PER_PROCESS = 4
-_BATCH = 10_000
+#: Entries per keyset page: a few megabytes of rows in memory, and few enough round trips not to matter.
+PAGE = 10_000
+
+# On PostgreSQL the entries are read with the driver's own cursor as plain tuples of text, in the order of
+# `StoredEntry`: the time formatted by the server as canonical UTC text (what `isoformat` gives for a UTC
+# datetime: 6 digits of microseconds, "+00:00") and the details as the JSON text the column holds. This spares
+# the per-entry datetime, dict and SQLAlchemy row that reading through SQLAlchemy costs (3/4 of the time).
+_STORED_PAGE: Final = """
+SELECT sequence, to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'), actor_id,
+       organisation_id, action, case_id, details::text, prev_mac, mac
+FROM audit_entries WHERE sequence > %s AND sequence <= %s ORDER BY sequence LIMIT %s
+"""
+_stored_entry: Final = cast(Callable[[tuple[Any, ...]], StoredEntry], partial(tuple.__new__, StoredEntry))
 
 
 @dataclass(frozen=True)
@@ -58,14 +73,61 @@ def verify_stretch(
                 start_mac = conn.scalar(select(table.c.mac).where(table.c.sequence == first - 1))
             if start_mac is None:
                 return StretchResult(first, last, None, False, None)
-            rows = conn.execution_options(stream_results=True, yield_per=_BATCH).execute(
-                select(table).where(table.c.sequence >= first, table.c.sequence <= last).order_by(table.c.sequence)
+            result = verify_entries(
+                conn, key, first, last, expected_head=expected_head, after=ChainHead(first - 1, start_mac)
             )
-            result = verify_chain(key, rows, expected_head=expected_head, after=ChainHead(first - 1, start_mac))
     finally:
         engine.dispose()
     # A stretch that ends early (entries missing at its end) is not good either.
     return StretchResult(first, last, start_mac, result.valid and result.entries == last, result.head)
+
+
+def verify_entries(
+    conn: Connection,
+    key: bytes,
+    first: int,
+    last: int,
+    *,
+    expected_head: ChainHead | None = None,
+    after: ChainHead | None = None,
+) -> VerifyResult:
+    """`verify_chain` over the stored entries first..last (`after`: the entry before `first`, None for 1)."""
+    if conn.dialect.name == "postgresql":
+        return verify_stored(key, _stored_entries(conn, first, last), expected_head=expected_head, after=after)
+    return verify_chain(key, _entry_rows(conn, first, last), expected_head=expected_head, after=after)
+
+
+def _stored_entries(conn: Connection, first: int, last: int) -> Iterator[StoredEntry]:
+    # Keyset pages of plain statements rather than a server-side cursor: they work in the autocommit of
+    # `read_only` sessions too, and each one is an index range scan.
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        seen = first - 1
+        while True:
+            cursor.execute(_STORED_PAGE, (seen, last, PAGE))
+            page = cursor.fetchall()
+            if not page:
+                return
+            yield from map(_stored_entry, page)
+            seen = page[-1][0]
+    finally:
+        cursor.close()
+
+
+def _entry_rows(conn: Connection, first: int, last: int) -> Iterator[Row[Any]]:
+    table = AuditEntry.__table__
+    seen = first - 1
+    while True:
+        page = conn.execute(
+            select(table)
+            .where(table.c.sequence > seen, table.c.sequence <= last)
+            .order_by(table.c.sequence)
+            .limit(PAGE)
+        ).all()
+        if not page:
+            return
+        yield from page
+        seen = page[-1].sequence
 
 
 def verify_in_processes(

@@ -4,6 +4,7 @@ named by `audit.verify`, by `nrm audit verify` and by GET /api/v1/audit/verify, 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,6 +14,7 @@ from typer.testing import CliRunner
 from app.cli import cli
 from app.clock import FrozenClock
 from app.config import get_settings
+from app.db import transaction
 from app.models import AuditEntry
 from app.services import audit, audit_stretches
 from app.services.context import ServiceContext
@@ -179,3 +181,46 @@ def test_verifying_in_stretches_gives_the_answer_of_one_pass(
     result = audit.verify(ctx, anchor, processes=2, min_stretch=1)
     assert result == audit.verify(ctx, anchor)
     assert not result.valid and result.first_bad_sequence == TARGET
+
+
+def test_entries_verify_as_stored_whatever_their_time_and_details(ctx: ServiceContext) -> None:
+    """Verification reads the time as text formatted by the database and re-encodes the stored details
+    (`audit_stretches.verify_entries`): times with microseconds, given in other zones or long ago, and nested,
+    non-ASCII, unsorted details verify, in one pass and in stretches; stored details rewritten as equivalent
+    JSON still verify, and a changed time is named."""
+    times = [
+        datetime(2026, 11, 26, 9, 0, 0, 1, tzinfo=UTC),
+        datetime(2026, 11, 26, 23, 30, 0, 999_999, tzinfo=timezone(timedelta(hours=-5))),
+        datetime(2027, 3, 28, 2, 30, 15, 120_000, tzinfo=timezone(timedelta(hours=2))),
+        datetime(999, 1, 2, 3, 4, 5, 60, tzinfo=UTC),
+        datetime(2026, 11, 26, 9, 0, tzinfo=UTC),
+    ]
+    with transaction(ctx.sessions) as session:
+        for i, time in enumerate(times):
+            audit.append(
+                session,
+                ctx.keyring,
+                time=time,
+                actor=audit.AuditActor(f"user-{i}", None if i % 2 else "org-1"),
+                action="test.entry",
+                case_id=f"case-{i}" if i % 3 else None,
+                details={"z": i, "a": {"ü": [None, True, 'x\n"y'], "b": -7}, "é": "\u2028"} if i % 2 else {},
+            )
+    count = len(times)
+    assert audit.verify(ctx) == audit.verify(ctx, processes=2, min_stretch=1)
+    assert audit.verify(ctx).valid and audit.verify(ctx).entries == count
+
+    with ctx.engine.begin() as connection:
+        connection.execute(
+            update(AuditEntry)
+            .where(AuditEntry.sequence == 2)
+            .values(details={"é": "\u2028", "z": 1, "a": {"b": -7, "ü": [None, True, 'x\n"y']}})
+        )
+    assert audit.verify(ctx).valid
+
+    with ctx.engine.begin() as connection:
+        connection.execute(
+            update(AuditEntry).where(AuditEntry.sequence == 4).values(time=times[3] + timedelta(microseconds=1))
+        )
+    result = audit.verify(ctx, processes=2, min_stretch=1)
+    assert not result.valid and result.first_bad_sequence == 4 and result.problem == "entry 4: its content was changed"

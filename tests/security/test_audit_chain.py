@@ -17,11 +17,13 @@ from app.security.audit_chain import (
     ChainEntry,
     ChainHead,
     EntryFields,
+    StoredEntry,
     canonical_bytes,
     compute_mac,
     hmac_sha256_hex,
     new_entry,
     verify_chain,
+    verify_stored,
 )
 
 KEY = bytes(range(32))
@@ -276,6 +278,69 @@ def test_any_single_tampering_names_its_position(position: int, kind: str) -> No
     result = verify_chain(KEY, chain)
     assert not result.valid and result.first_bad_sequence == expected
     assert result.entries == expected - 1
+
+
+def as_stored(entry: ChainEntry) -> StoredEntry:
+    """The entry as the database gives it back: the time as canonical text, the details as JSON text that is
+    not canonical (keys in reverse order, spaces, non-ASCII escaped, as `json.dumps` writes by default)."""
+    return StoredEntry(
+        entry.sequence,
+        entry.time.astimezone(UTC).isoformat(timespec="microseconds"),
+        entry.actor_id,
+        entry.organisation_id,
+        entry.action,
+        entry.case_id,
+        json.dumps(dict(reversed(list(entry.details.items())))),
+        entry.prev_mac,
+        entry.mac,
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    position=st.integers(min_value=0, max_value=19),
+    kind=st.sampled_from(["none", "edit", "details", "time", "delete", "swap", "relink"]),
+    anchored=st.booleans(),
+    stretch=st.booleans(),
+)
+def test_stored_entries_get_the_answers_of_entries(position: int, kind: str, anchored: bool, stretch: bool) -> None:
+    """`verify_stored` and `verify_chain` agree, result for result, on good and tampered logs and stretches."""
+    chain = build_chain(20)
+    head = ChainHead(chain[-1].sequence, chain[-1].mac) if anchored else None
+    if kind == "edit":
+        chain[position] = dataclasses.replace(chain[position], action="forged")
+    elif kind == "details":
+        chain[position] = dataclasses.replace(chain[position], details={"event": "forged"})
+    elif kind == "time":
+        chain[position] = dataclasses.replace(chain[position], time=chain[position].time + timedelta(microseconds=1))
+    elif kind == "delete":
+        del chain[position]
+    elif kind == "swap" and position < 19:
+        a, b = chain[position], chain[position + 1]
+        chain[position] = dataclasses.replace(b, sequence=a.sequence)
+        chain[position + 1] = dataclasses.replace(a, sequence=b.sequence)
+    elif kind == "relink":
+        chain[position] = dataclasses.replace(chain[position], prev_mac="f" * 64)
+    after = ChainHead(chain[4].sequence, chain[4].mac) if stretch else None
+    entries = chain[5:] if stretch else chain
+    expected = verify_chain(KEY, entries, expected_head=head, after=after)
+    assert verify_stored(KEY, [as_stored(e) for e in entries], expected_head=head, after=after) == expected
+
+
+def test_stored_details_are_re_encoded_canonically() -> None:
+    # The golden entry below, as stored: the MAC is over the canonical bytes, not over the stored text.
+    stored = StoredEntry(
+        7,
+        "2026-11-26T10:00:00.000000+00:00",
+        "5f0c8f4e-6d2b-4b8e-9a41-0c1d2e3f4a5b",
+        None,
+        "identity.read",
+        "7b1f2c9e-3d4a-4c5b-9e6f-1a2b3c4d5e6f",
+        '{"purpose": "panel_review", "b": [1, "\\u00fc", null, true]}',
+        GENESIS_MAC,
+        "04f0990249ecc1fb9bb94ef226343676828a0b74bb594c91698b9672b6e87e53",
+    )
+    assert verify_stored(KEY, [stored], after=ChainHead(6, GENESIS_MAC)).valid
 
 
 # --- canonical form ----------------------------------------------------------------------------------------
