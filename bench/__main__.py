@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import platform
 import shlex
 import sys
@@ -126,14 +127,24 @@ def main(argv: list[str] | None = None) -> None:
         "--generate-only", action="store_true", help="generate the data into --work-dir, keep the database, stop"
     )
     parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="write the report again from the figures an earlier run kept in --work-dir (results.pickle), "
+        "measuring nothing: for a revised text of the findings",
+    )
+    parser.add_argument(
         "--reuse",
         action="store_true",
         help="measure the database a --generate-only run left in --work-dir (migrated to head first) "
         "instead of generating one; the report gives that generation's figures",
     )
     args = parser.parse_args(argv)
-    if (args.reuse or args.generate_only) and args.work_dir is None:
-        parser.error("--reuse and --generate-only need --work-dir")
+    if (args.reuse or args.generate_only or args.report_only) and args.work_dir is None:
+        parser.error("--reuse, --generate-only and --report-only need --work-dir")
+    if args.report_only:
+        write_report(args.output, **pickle.loads((args.work_dir / "results.pickle").read_bytes()))
+        print(f"bench: wrote {args.output} from the figures in {args.work_dir}", flush=True)
+        return
     require_wrk()
     arguments = sys.argv[1:] if argv is None else argv
     command = (
@@ -326,8 +337,7 @@ def main(argv: list[str] | None = None) -> None:
                 "ratio to one process",
             ),
         ]
-        write_report(
-            args.output,
+        figures = dict(
             command=command,
             started=started,
             finished=datetime.now(UTC),
@@ -349,6 +359,12 @@ def main(argv: list[str] | None = None) -> None:
             },
             seconds=seconds,
         )
+        # The run's figures, kept so that the report's text can be revised and written again from the same run
+        # (`--report-only`) without measuring again.
+        results_file = work / "results.pickle"
+        results_file.write_bytes(pickle.dumps(figures))
+        results_file.chmod(0o600)
+        write_report(args.output, **figures)
         print(f"bench: wrote {args.output}", flush=True)
     finally:
         for server in servers:
