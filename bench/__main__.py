@@ -106,6 +106,7 @@ def _wrk_row(name: str, result: WrkResult, baseline: WrkResult | None, note: str
         ratio=(result.rate / baseline.rate) if baseline else None,
         p95_ratio=(result.p95_ms / baseline.p95_ms) if baseline else None,
         note=note
+        + ("; no request was answered within the run (the figures are not latencies)" if not result.requests else "")
         + (f"; {result.non2xx} non-2xx" if result.non2xx else "")
         + (f"; {result.socket_errors} socket errors" if result.socket_errors else ""),
     )
