@@ -71,8 +71,9 @@ def load_visible_case(session: Session, principal: Principal, case_id: uuid.UUID
     if for_update:
         query = select(Case).options(selectinload(Case.deadlines)).with_for_update(of=Case)
     else:
-        # A read takes the deadlines in the case's own statement: one round trip fewer. (A lock cannot: FOR
-        # UPDATE may not apply to the nullable side of the outer join.)
+        # A read takes the deadlines in the case's own statement: one round trip fewer. A write may not: the
+        # deadlines joined to a row whose lock it waited for would be those of its snapshot, not the committed
+        # ones that the separate statement after the lock reads.
         query = select(Case).options(joinedload(Case.deadlines))
     case = session.execute(query.where(Case.id == case_id, visible_cases(principal))).unique().scalar_one_or_none()
     if case is None:
