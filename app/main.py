@@ -16,6 +16,8 @@ from app.clock import Clock, SystemClock
 from app.config import Settings, get_settings
 from app.logging_setup import configure_logging
 from app.services.context import ServiceContext
+from app.workflow.communication import language_codes
+from app.workflow.indicators import indicator_codes
 
 
 def create_app(
@@ -26,6 +28,10 @@ def create_app(
         settings = settings or get_settings()
         context = ServiceContext.build(settings, clock or SystemClock())
     configure_logging(context.settings.log_level)
+    # The catalogues a referral is validated against, read now rather than by the first referral: loading them
+    # holds the interpreter for a moment, and every request in flight with it.
+    language_codes()
+    indicator_codes()
     owned_context = context
 
     @asynccontextmanager

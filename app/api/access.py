@@ -5,16 +5,17 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi import Depends, Form, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from app.api.deps import Context, authorize, bearer_token, client_address
+from app.api.routing import api_router
 from app.api.schemas.accounts import ContactIn, OrganisationIn, RolesIn, TokenOut, UserIn
 from app.security.permissions import Permission, Principal
 from app.services import accounts
 from app.services.accounts import OrganisationView, UserView
 
-router = APIRouter(prefix="/api/v1", tags=["access"])
+router = api_router(tags=["access"])
 
 Admin = Annotated[Principal, Depends(authorize(Permission.manage_accounts))]
 Reader = Annotated[Principal, Depends(authorize(Permission.read_organisations))]

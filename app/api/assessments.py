@@ -6,15 +6,16 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 
 from app.api.deps import Context, authorize
+from app.api.routing import api_router
 from app.security.permissions import Permission, Principal
 from app.services import assessments, support_plan
 from app.services.assessments import AssessmentInput, AssessmentTemplate, AssessmentView
 from app.services.support_plan import SupportPlanView
 
-router = APIRouter(prefix="/api/v1", tags=["support"])
+router = api_router(tags=["support"])
 
 Supporter = Annotated[Principal, Depends(authorize(Permission.record_support))]
 AnyAccount = Annotated[Principal, Depends(authorize(Permission.read_policy))]

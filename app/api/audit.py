@@ -5,16 +5,17 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 
 from app.api.deps import Context, authorize
+from app.api.routing import api_router
 from app.security.audit_chain import VerifyResult
 from app.security.permissions import Permission, Principal
 from app.services import accounts, audit
 from app.services.accounts import GrantView
 from app.services.audit import AuditEntryView
 
-router = APIRouter(prefix="/api/v1", tags=["audit"])
+router = api_router(tags=["audit"])
 
 AuditReader = Annotated[Principal, Depends(authorize(Permission.read_audit))]
 PolicyReader = Annotated[Principal, Depends(authorize(Permission.read_policy))]

@@ -9,11 +9,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import Depends, Header, Query, Response
 from fastapi.responses import JSONResponse
 
 from app.api.deps import Context, StatedPurpose, authorize
 from app.api.problems import fields_from
+from app.api.routing import api_router
 from app.api.schemas.cases import CaseworkerIn, ErasureIn, IdentityOut, NotificationIn, ReferralIn
 from app.security.permissions import Permission, Principal
 from app.services import cases
@@ -30,7 +31,7 @@ from app.services.cases import (
 from app.services.errors import FieldProblem, InvalidInput
 from app.workflow import State
 
-router = APIRouter(prefix="/api/v1", tags=["cases"])
+router = api_router(tags=["cases"])
 
 Referrer = Annotated[Principal, Depends(authorize(Permission.refer))]
 Notifier = Annotated[Principal, Depends(authorize(Permission.notify))]

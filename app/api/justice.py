@@ -6,14 +6,15 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 
 from app.api.deps import Context, authorize
+from app.api.routing import api_router
 from app.security.permissions import Permission, Principal
 from app.services import justice
 from app.services.justice import MilestoneInput, MilestoneView
 
-router = APIRouter(prefix="/api/v1", tags=["justice"])
+router = api_router(tags=["justice"])
 
 Supporter = Annotated[Principal, Depends(authorize(Permission.record_support))]
 CaseReader = Annotated[Principal, Depends(authorize(Permission.read_cases))]

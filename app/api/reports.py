@@ -8,19 +8,20 @@ from dataclasses import fields
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import Depends, Header, Query
 from fastapi.responses import StreamingResponse
 from pydantic import TypeAdapter
 
 from app.api.deps import Context, authorize
 from app.api.problems import fields_from
+from app.api.routing import api_router
 from app.security.permissions import Permission, Principal
 from app.services import compliance, needs_report, statistics
 from app.services.compliance import Breach, ComplianceReport, ComplianceRow
 from app.services.errors import FieldProblem, InvalidInput
 from app.services.report_exports import REPORT_YEARS, csv_lines, record_export, report_bounds
 
-router = APIRouter(prefix="/api/v1", tags=["audit"])
+router = api_router(tags=["audit"])
 AuditReader = Annotated[Principal, Depends(authorize(Permission.read_audit))]
 StatisticsReader = Annotated[Principal, Depends(authorize(Permission.read_statistics))]
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from app.api.deps import Context, StatedPurpose, authorize
+from app.api.routing import api_router
 from app.api.schemas.support import InterviewIn, NeedIn, ProviderIn, ServiceIn, ServiceStatusIn
 from app.api.uploads import read_multipart
 from app.security.permissions import Permission, Principal
@@ -17,7 +18,7 @@ from app.services.documents import DocumentView
 from app.services.support import InterviewView, NeedView, ProviderSummary, ProviderView, ServiceView
 from app.workflow.support import DocumentKind, ProviderKind
 
-router = APIRouter(prefix="/api/v1", tags=["support"])
+router = api_router(tags=["support"])
 
 Supporter = Annotated[Principal, Depends(authorize(Permission.record_support))]
 ProviderManager = Annotated[Principal, Depends(authorize(Permission.manage_providers))]

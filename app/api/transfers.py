@@ -10,13 +10,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
+from fastapi import Body, Depends, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter
 
 from app.api.deps import Context, StatedPurpose, authorize
 from app.api.problems import problem_schema
+from app.api.routing import api_router
 from app.api.support import document_response
 from app.security.permissions import Permission, Principal
 from app.services import transfers
@@ -33,7 +34,7 @@ from app.services.transfers import (
     TransferView,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["transfers"])
+router = api_router(tags=["transfers"])
 
 Coordinator = Annotated[Principal, Depends(authorize(Permission.manage_transfers))]
 _VIEW: TypeAdapter[TransferView] = TypeAdapter(TransferView)
