@@ -509,10 +509,12 @@ def generate(
                     progress(f"generate: {done:,} cases, {total_rows:,} rows, {total_rows / elapsed:,.0f} rows/s")
             bulk_seconds = time.perf_counter() - bulk_started
             if is_postgres:
-                conn.exec_driver_sql("COMMIT")
-                for table in TABLES:
-                    conn.exec_driver_sql(f"ANALYZE {table.name}")
                 conn.commit()
+                # VACUUM as autovacuum would in time: statistics for the planner, and the visibility map that
+                # lets the queue's walks read their covering indexes alone (index-only scans).
+                with ctx.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as maintenance:
+                    for table in TABLES:
+                        maintenance.exec_driver_sql(f"VACUUM (ANALYZE) {table.name}")
         # The triggers on `cases` wrote one +1 per bulk-inserted case: fold them, as the worker would.
         state_counts.fold(ctx)
         counts = _counts(ctx)

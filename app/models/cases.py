@@ -40,11 +40,14 @@ class Case(Base):
             sqlite_where=text("formal_decided_at IS NOT NULL AND early_decision_requested IS FALSE"),
             postgresql_where=text("formal_decided_at IS NOT NULL AND early_decision_requested IS FALSE"),
         ),
+        # A case's state by its id without reading the row: the queue's walks along the deadlines filter on it.
+        Index("ix_cases_id_state", "id", "state"),
         # The queue's "to close": each final state's cases in the order of the decision that left them there.
         Index(
             "ix_cases_to_close_preliminary",
             "preliminary_decided_at",
             "id",
+            postgresql_include=["reference"],
             sqlite_where=text("state = 'preliminary_negative'"),
             postgresql_where=text("state = 'preliminary_negative'"),
         ),
@@ -52,6 +55,7 @@ class Case(Base):
             "ix_cases_to_close_formal",
             "formal_decided_at",
             "id",
+            postgresql_include=["reference"],
             sqlite_where=text("state = 'not_identified'"),
             postgresql_where=text("state = 'not_identified'"),
         ),
@@ -148,6 +152,7 @@ class Deadline(Base):
         Index(
             "ix_deadlines_open_due",
             "due_at",
+            postgresql_include=["case_id", "id", "paused_at"],
             sqlite_where=text("met_at IS NULL AND cancelled_at IS NULL"),
             postgresql_where=text("met_at IS NULL AND cancelled_at IS NULL"),
         ),
@@ -157,6 +162,7 @@ class Deadline(Base):
             "ix_deadlines_open_kind_due",
             "kind",
             "due_at",
+            postgresql_include=["case_id"],
             sqlite_where=text("met_at IS NULL AND cancelled_at IS NULL"),
             postgresql_where=text("met_at IS NULL AND cancelled_at IS NULL"),
         ),

@@ -21,7 +21,7 @@ from app.security.permissions import Principal
 from app.services import cases, closure, scheduler, state_counts
 from app.services.cases import CaseView, work_lists
 from app.services.context import ServiceContext
-from app.workflow import DUTY_KINDS, DeadlineStatus, State
+from app.workflow import DUTY_KINDS, DeadlineKind, DeadlineStatus, State
 from tests.factories import World, child_body, event, input_of, refer, referral_body
 
 HOUR = timedelta(hours=1)
@@ -142,6 +142,13 @@ def test_the_lists_by_urgency_page_through_every_case_once_in_order(ctx: Service
 
     awaiting = [v for v in views if v.state is State.referred and _next_due(v) is not None]
     assert len(awaiting) == 4 and in_order(_walk(ctx, who.coordinator, state=State.referred), awaiting)
+    # By the preliminary decision alone (the queue's "awaiting an assessor"): the order of that deadline.
+    decision_due = {
+        v.id: next(d.due_at for d in v.deadlines if d.kind is DeadlineKind.preliminary_decision) for v in awaiting
+    }
+    walked = _walk(ctx, who.coordinator, state=State.referred, kinds=(DeadlineKind.preliminary_decision,))
+    assert sorted(walked) == sorted(decision_due)
+    assert [decision_due[case_id] for case_id in walked] == sorted(decision_due.values())
     overdue = [v for v in views if _has_overdue_duty(v)]
     assert 2 <= len(overdue) < len(ids)  # the test means something only if some are and some are not
     assert in_order(_walk(ctx, who.coordinator, overdue=True), overdue)

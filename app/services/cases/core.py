@@ -132,6 +132,11 @@ def _member(seat: PanelSeat) -> PanelMember:
     )
 
 
+def deadline_snapshots(case: Case) -> tuple[DeadlineSnapshot, ...]:
+    """The case's workflow deadlines (not the service referrals' own) as the workflow sees them."""
+    return tuple(_deadline_snapshot(d) for d in case.deadlines if d.kind in WORKFLOW_DEADLINE_KINDS)
+
+
 def snapshot_of(case: Case, panel: Panel | None) -> CaseSnapshot:
     """The workflow's view of a case: clear columns only, no personal data."""
     panel_snapshot = None
@@ -165,7 +170,7 @@ def snapshot_of(case: Case, panel: Panel | None) -> CaseSnapshot:
         reconsiderations_held=case.reconsiderations_held,
         review_done=case.review_done,
         second_check_pending=case.second_check_pending,
-        deadlines=tuple(_deadline_snapshot(d) for d in case.deadlines if d.kind in WORKFLOW_DEADLINE_KINDS),
+        deadlines=deadline_snapshots(case),
         formal_outcome=FormalOutcome(case.formal_outcome) if case.formal_outcome else None,
         close_reason=CloseReason(case.close_reason) if case.close_reason else None,
         personal_data_erased=case.erased_at is not None,

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.models import Case, Document, Interview, JusticeMilestone, Panel
 from app.security.permissions import Principal
 from app.services.case_policy import policy_of
-from app.services.cases.core import snapshot_of
+from app.services.cases.core import deadline_snapshots, snapshot_of
 from app.services.context import ServiceContext
 from app.services.entitlements import EntitlementView, entitlements_of, facts_of
 from app.workflow import (
@@ -127,6 +127,38 @@ class CasePage:
 
 #: A case view to JSON and back (the API's body, the idempotency record's result).
 CASE_VIEW: TypeAdapter[CaseView] = TypeAdapter(CaseView)
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    """What a list's row shows of a case, built from its row and deadlines alone: a `CaseView` runs the
+    workflow's rules for the allowed events and reads panels, counts and milestones, which a row never shows
+    (half the time of the queue page at a million cases)."""
+
+    id: uuid.UUID
+    reference: str
+    state: State
+    is_child: bool
+    deadlines: list[DeadlineView]
+
+
+def case_row(case: Case, now: datetime) -> CaseRow:
+    return CaseRow(
+        id=case.id,
+        reference=case.reference,
+        state=State(case.state),
+        is_child=case.is_child,
+        deadlines=[
+            DeadlineView(d.kind, d.opened_at, d.due_at, d.met_at, deadline_status(d, now))
+            for d in deadline_snapshots(case)
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class RowPage:
+    items: list[CaseRow]
+    next_cursor: str | None
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The lists of cases of each role's work: the coordinator's queue, the assessor's assigned cases, a panel
 member's panels. Each lists what `cases.list_cases` lets the person know of; the case page does the rest.
 
-- `/queue`: the most urgent cases awaiting an assessor (overdue first, then the soonest due), the longest
+- `/queue`: the most urgent cases awaiting an assessor (by their preliminary decision's due time: overdue
+  first, then the soonest due), the longest
   overdue cases, the oldest cases to close, each list cut at 25 with a link to all of it (`/queue?state=referred`,
   `/queue/overdue`, `/queue/to-close`, 50 a page), and how many cases stand in each state (each count links to
   that state's list, `/queue?state=...`, newest first);
@@ -11,6 +12,7 @@ member's panels. Each lists what `cases.list_cases` lets the person know of; the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -20,13 +22,13 @@ from fastapi.responses import Response
 from app.security.permissions import Permission
 from app.services import cases, closure
 from app.services.cases import work_lists
-from app.services.cases.views import CaseView
+from app.services.cases.views import CaseRow, CaseView
 from app.services.my_work import counts_working_days
 from app.web.i18n import N_
 from app.web.pages import Page, page_for
 from app.web.routing import web_router
 from app.web.vocabulary import DEADLINES, STATES
-from app.workflow import State
+from app.workflow import DeadlineKind, State
 
 router = web_router()
 Coordinator = Annotated[Page, Depends(page_for(Permission.work_queue))]
@@ -35,7 +37,7 @@ PanelMember = Annotated[Page, Depends(page_for(Permission.sit_on_panels))]
 _FAR = datetime.max.replace(tzinfo=UTC)
 
 
-def _next_deadline(page: Page, case: CaseView) -> dict[str, Any] | None:
+def _next_deadline(page: Page, case: CaseView | CaseRow) -> dict[str, Any] | None:
     """The case's soonest open (or overdue) deadline, as a row shows it."""
     running = [d for d in case.deadlines if d.status.value in ("open", "overdue")]
     if not running:
@@ -49,7 +51,7 @@ def _next_deadline(page: Page, case: CaseView) -> dict[str, Any] | None:
     }
 
 
-def _rows(page: Page, found: list[CaseView]) -> list[dict[str, Any]]:
+def _rows(page: Page, found: Sequence[CaseView | CaseRow]) -> list[dict[str, Any]]:
     return [{"case": case, "next": _next_deadline(page, case)} for case in found]
 
 
@@ -68,6 +70,7 @@ def _overdue_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 #: Rows of each list on the queue page; each list links to its own pages, `PAGE` rows at a time.
 OVERVIEW = 25
 PAGE = 50
+AWAITING_KINDS = (DeadlineKind.preliminary_decision,)
 
 
 @router.get("/queue")
@@ -85,7 +88,10 @@ def queue(page: Coordinator, state: str | None = None, cursor: str | None = None
             counts=_counts(counts),
             states=STATES,
         )
-    awaiting = work_lists.by_next_deadline(page.ctx, page.principal, state=State.referred, limit=OVERVIEW)
+    # Awaiting an assessor: the preliminary decision is what they are waiting for, and its due time sets the order.
+    awaiting = work_lists.by_next_deadline(
+        page.ctx, page.principal, state=State.referred, kinds=AWAITING_KINDS, limit=OVERVIEW
+    )
     overdue = work_lists.by_next_deadline(page.ctx, page.principal, overdue=True, limit=OVERVIEW)
     to_close = closure.cases_to_close(page.ctx, page.principal, limit=OVERVIEW + 1)
     return page.render(
