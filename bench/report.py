@@ -28,76 +28,88 @@ class Row:
 
 FINDINGS = """## Why, and what would meet the targets not met
 
-Profiled with `py-spy record` on `nrm serve` under wrk (raw stacks, grouped by the service frame that waits),
-with cProfile in-process, and with `EXPLAIN (ANALYZE, BUFFERS)` on the statements the services send. This
-machine is shared with other work: the ratios in one run hold, absolute times drift by several times. The
-workflow decision's micro-benchmark gives the factor (34 µs on a quiet machine, 2026-11-26): the absolute
-targets (compliance, lists, the worker, memory) move with it, and so do the ratios to the bare app, which
-needs little CPU while the service needs a core; on a loaded machine the service loses more than the baseline.
+Profiled with `py-spy record` and cProfile on `nrm serve` and in-process, with `EXPLAIN (ANALYZE, BUFFERS)` on
+the statements the services send, and with the kernel's high-water mark of resident memory. This machine is
+shared with other work: the ratios in one run hold, absolute times drift by several times. The workflow
+decision's micro-benchmark gives the factor: 16 µs in the quietest run (2026-11-27 11:57 UTC), 37 µs in this
+one, so this run's absolute times (compliance, lists, the queue, the worker, memory aside) are about 2.3 times
+those of a quiet machine; the ratios to the bare app suffer too, since the bare app needs little CPU while the
+service needs a core. The full scale takes about 25 minutes on a quiet machine (15 to generate the data,
+under 10 to measure them) and took 75 here (67 to generate, with other work on the machine); `--generate-only`
+then `--reuse` keep the data between runs.
 
-**Referrals and events (issue 16, done).** Half of a referral's samples wait on PostgreSQL, the rest is
-per-request Python (FastAPI dependencies and Pydantic, the ORM's unit of work, two thread-pool hops: the
-principal's, then the route's). The largest single wait (16 %) was for the audit chain's head lock, held from
-the head's `SELECT ... FOR UPDATE` to the commit: the entry and the head were written by the unit of work at
-commit, with the ORM's Python inside the locked section, where a thread waiting for the interpreter held up
-every other writer. `audit.append` now writes both with two plain statements at once (+27 % referrals under
-the same load). A new case no longer looks up a panel it cannot have (one statement and one early flush fewer).
-What would meet the targets, in order of effect: (1) one thread-pool hop and one connection per request,
-the principal resolved by the use-case in its own transaction (`principal_for_token` is 5 % of a referral's
-samples on its own connection); (2) the referral's inserts (case number, key, case, deadlines, history, audit
-entry, head) sent in one round trip with psycopg's pipeline mode, which the ORM's flush does not use: a raw
-Core path for `create_case`; (3) the commit's fsync stays in the locked section whatever is done: with
-`synchronous_commit` on, referrals across all processes are bounded by one commit per fsync, which the
-two-process row measures.
+**Referrals, events and reading a case (not met).** Per-request Python is most of the gap, PostgreSQL the
+rest. Done in issue 16: the audit head's lock is held for two round trips and the commit (it was held across the
+ORM's flush; +27 % referrals), and on PostgreSQL the entry and the head are written by one statement; one
+thread-pool hop per API request instead of three or four (the context and body dependencies are `async`, the
+caller is resolved on the route's own worker thread, still refused with 401/403 before any 422); a case is read
+with its deadlines in one statement (four round trips instead of six); the language codes and indicator
+catalogue load at start-up instead of in the first referral. In interleaved runs on one database these took
+referral throughput from 5.7 % to 9.9 % of the bare INSERT, its p95 from 18.3 to 12.0 times, and a case read's
+p95 from 9.4 to 4.5 times; under this run's load, 7 %, 14.3 times and 8.5 times. What would meet the targets:
+the referral's inserts (number, key, case, deadlines, history, audit entry, head) sent in one round trip with
+psycopg's pipeline mode, which the ORM's flush does not use (a Core path for `create_case`); the caller looked
+up on the use-case's own connection rather than a second one; and, beyond that, less per-request Python than
+FastAPI, Pydantic and the ORM cost: a referral validates a nested body, encrypts two blobs, builds a case
+view and writes seven rows, where the bare INSERT parses nothing and writes one. With `synchronous_commit` on,
+referrals in all processes are bounded by one commit per fsync while the audit head's lock is held.
 
-**Reading a case.** Two statements and no transaction, as before; the gap to the bare SELECT is the same
-per-request Python and the second thread-pool hop (the principal's lookup): (1) above would close most of it.
+**Lists and the coordinator's queue.** The queue page was four reads over every case: 200 newest cases of two
+lists sorted in Python (each a full case view with the workflow's allowed events), a grouped count of every
+case by state, and every case that could no longer move (607 ms single-client at a million cases on a quiet
+machine). Now (migrations `perf_queue`, `perf_queue_covering`): the counts per state are kept by triggers in
+`case_state_counts` and folded by the worker (1-4 ms); the cases awaiting an assessor are read by their
+preliminary decision's due time along the open deadlines of that kind, and the overdue cases along the open
+deadlines in due order, keeping each case's first, both from covering indexes (index-only, 2 ms and 6 ms in the
+database where the walk met 13,372 other states' deadlines and took 300 ms before); the cases to close from one
+partial index per final state holding every column read (37 ms to under 15 ms); each list shows 25 rows as
+light rows (no allowed events, no panels) and links to the rest, 50 a page. In-process the page's reads took
+about 80 ms on this loaded machine; the single-client figure above adds the rendering and HTTP. The overdue
+list of the API (`/api/v1/cases?overdue=true`) walks the newest cases and builds 50 full case views: what
+would bring it and the queue under 100 ms on a loaded machine is the same light row for the API's lists,
+which today return the full view (a contract change for outside clients).
 
-**Lists, the coordinator's queue and the worker (done).** The overdue list's first page is an index scan
-backwards on `ix_cases_created_id` stopping at the 51st case with an overdue duty: under a millisecond in the
-database at any size. The coordinator's "my work" read 200 open deadlines and their cases and workflow
-snapshots for a page of 50; its first batch is now a page (limit+1), later ones doubling up to 200 (4x less
-time at 100 000 cases). The worker's selections use two new partial indexes (migration `perf_indexes`): open
-deadlines by kind and due date (lapsed windows 60 ms to 13 ms at 100 000 cases) and unerased cases by state and
-end; a pass takes at most `limit` cases per job (`run_pass(limit=...)`), so a pass after a long stop stays short.
+**Compliance report (not met).** Its three statements read every duty deadline since the start (5.2 million
+deadlines, 2.3 million met duties here): a parallel sequential scan for the totals, a sort of every met duty for
+the nearest-rank percentiles (spilling to disk at the default `work_mem`), and a join for the reflection periods
+cut short. Tried and not kept: one statement computing totals and percentiles together (no parallel
+aggregation for ordered-set aggregates: slower), covering indexes (the planner keeps the sequential scan, and
+forcing the index was slower, every row being read either way). Exact percentiles over any period and grouping
+need the met durations themselves; what would meet 2 s: per-period aggregates written with the deadlines for
+the counts (one row per month, kind, organisation, sector, region and outcome), plus for the percentiles a
+histogram per whole day of the time to meet in the same rows, which places each wanted rank in one day so that
+only that day's durations are read and sorted; the open deadlines and the period's partial months read live.
 
-**Compliance report.** Its three statements aggregate every duty deadline since the start: a parallel
-sequential scan for the totals, a sort of every met duty for the nearest-rank percentiles (spilling to disk at
-the default `work_mem` of 4 MB), and a join for the reflection periods cut short (now an index-only scan on
-`ix_cases_formal_decided`, 586 ms to 209 ms at 100 000 cases). Covering indexes on the deadlines were tried and
-not kept: the planner still preferred the sequential scan, and forcing the index was slower (3.3 s against
-1.4 s for the percentiles), since every row is read either way. What would meet 2 s at a million cases:
-per-period aggregates written with the deadlines (one row per month, kind, organisation and sector; see
-"Growing past one PostgreSQL server" in `docs/architecture.md`), leaving only open deadlines and the current
-month to read live. Not done here: the report's definitions are being changed in parallel (a breach stays a
-breach after the case is cancelled; grouping by region), and the aggregates must follow the final ones.
+**Audit verification (not met under load; the code path is 3 to 4.5 times cheaper).** The stored entries are
+read with the driver's own cursor as plain text tuples in keyset pages, the time formatted by the server, the
+details re-encoded once per distinct text (a log repeats the same few details: the demo's 559 entries hold 36);
+answers and wording are unchanged (`verify_stored` and `verify_chain` share the loop). Client CPU per entry fell
+from 53-56 µs to 12 µs for one process under load; the figures above include a PostgreSQL server competing
+for the same two cores, on a machine running other work. On a quiet machine the in-memory rate was 207,000
+entries/s: the database path now sits close to the in-memory one, so 100,000 entries/s from the database needs
+the two cores free (`nrm audit verify --processes 2`).
 
-**Audit verification (done, bounded by the CPUs).** Verifying is Python per entry: decoding the JSON
-details, re-encoding them canonically and one HMAC (the in-memory figure is the ceiling of one process).
-`nrm audit verify` now verifies stretches of the log in one process per CPU, each from the MAC stored before
-it, then checks the seams; a log that is not good is passed over once more in order, so the answer (first bad
-entry and wording) is unchanged. The gain is the idle CPUs': 2.2 times one pass (8,994 against 4,151 entries/s
-over 630 000 entries) when a core was free, none with the machine's load at 18. 100 000 entries/s needs
-about eight free cores at the quiet machine's rate of one process (15 000/s; the stretches scale with them) or
-the details stored as canonical text so that they need no decoding.
+**The worker (met).** Partial indexes for its selections (open deadlines by kind and due date; unerased cases
+by state and end) and at most `limit` cases per job in a pass; each pass also folds the counts per state.
 
-**Two processes (met on a quieter machine).** Two `nrm serve` processes on one database, each with half the
-clients, served 1.64 times one process's referrals at a million cases (load average 2 as the run started);
-on the loaded machine of an earlier run (load average 18 on two cores) they served fewer (0.26 x): every
-referral in both processes takes the audit head's lock, and a process holding it that the kernel deschedules
-holds up every writer in both. What would remove the lock from the path: one chain per partition of writers
-(see "Growing past one PostgreSQL server" in `docs/architecture.md`), or appending the entries of committed
-use-cases in batches by one writer, which changes the rule that an entry commits with its change.
+**Two processes (met in the quiet run at 1.64, 1.50 here).** Every referral in both processes takes the audit
+head's lock; a process holding it that the kernel deschedules holds up every writer in both, which a loaded
+machine shows. What would remove the lock from the path: one chain per partition of writers (see "Growing past
+one PostgreSQL server" in `docs/architecture.md`), or appending the entries of committed use-cases in batches
+by one writer, which changes the rule that an entry commits with its change.
 
-**The coordinator's queue page (not met: 607 ms at a million cases).** The page is four reads: cases awaiting
-an assessor and overdue cases (up to 200 each, each case's view built with its deadlines), the counts per state
-(a grouped count over every case) and the cases that can no longer move (a scan of two states with an
-anti-join on their windows). At a million cases the counts and the two 200-row lists dominate. What would meet
-100 ms: a page of 25 rows per list with a link to the rest, the counts per state kept in a small table written
-with each state change (in the same transaction), and a partial index for the "to close" states.
+**Memory (not met: about 220 MiB).** The service holds 137 MiB as soon as it has started (the bare app 62):
+imports of about 1,000 modules (SQLAlchemy with the ORM, Pydantic, FastAPI, cryptography, holidays, Babel,
+Jinja2; httpx with its command line's rich, click and pygments is no longer imported by the server) and the
+compiled catalogues and templates. The rest comes with the first concurrent requests: +65 MiB during the
+first seconds of ten concurrent list requests, while one such request allocates under 1 MiB of Python objects
+(tracemalloc) and capping glibc's arenas (`MALLOC_ARENA_MAX=1`) changed nothing. What would meet 200 MB:
+finding that first-load growth (FastAPI builds each route's validators and serialisers on first use; the
+thread pool's 40 threads each touch their stacks) and importing less at start-up.
 
-**The compliance report at a million cases (not met: 16 s).** As said above: the three statements read every
-duty deadline since the start; per-period aggregates written with the deadlines are what would meet 2 s.
+**The events row's refusals.** This run reused a database that an earlier run had already measured: the event
+script reassigns cases between two assessors in a fixed order, and a case already reassigned in the earlier
+run is refused its move (409, the workflow's answer), as the note on that row counts.
 """
 
 
