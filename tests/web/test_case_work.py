@@ -284,6 +284,9 @@ def test_each_list_of_the_queue_links_to_all_of_it_a_page_at_a_time(
     expected = cases.list_cases(ctx, coordinator, overdue=True).items
     assert len(expected) >= 2 and sorted(overdue) == sorted(str(c.id) for c in expected)
     assert ('href="/queue/overdue">Tous les dossiers en retard</a>' in queue) is (len(expected) > 1)
+    for path in ("/queue/overdue?", "/queue/to-close?", "/queue?state=referred&"):
+        tampered = web.get(path + "cursor=not-a-cursor")  # a cursor typed or cut short: an error page, not a 500
+        assert tampered.status_code == 422 and "Traceback" not in tampered.text
 
 
 def test_the_cases_to_close_are_listed_a_page_at_a_time(

@@ -2,10 +2,9 @@
 member's panels. Each lists what `cases.list_cases` lets the person know of; the case page does the rest.
 
 - `/queue`: the most urgent cases awaiting an assessor (by their preliminary decision's due time: overdue
-  first, then the soonest due), the longest
-  overdue cases, the oldest cases to close, each list cut at 25 with a link to all of it (`/queue?state=referred`,
-  `/queue/overdue`, `/queue/to-close`, 50 a page), and how many cases stand in each state (each count links to
-  that state's list, `/queue?state=...`, newest first);
+  first, then the soonest due), the longest overdue cases, the oldest cases to close, each list cut at 25 with
+  a link to all of it (`/queue?state=referred`, `/queue/overdue`, `/queue/to-close`, 50 a page), and how many
+  cases stand in each state (each count links to that state's list, `/queue?state=...`, newest first);
 - `/assigned`: the cases the assessor is assigned to, with their next deadline;
 - `/panels`: the panels the member sits on, with how many members have voted (never how).
 """
