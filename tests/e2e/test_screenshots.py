@@ -86,6 +86,15 @@ def test_pictures_of_the_case_work_pages(
     sign_in("coordinator")
     page.goto(live_server.at("/queue"))
     screenshots.take(page, f"queue-{language}-desktop", width=DESKTOP)
+    # The queue's lists, each a page of its own (issue 16): accessible, and readable at 360 px.
+    for path, name in (
+        ("/queue/overdue", "overdue"),
+        ("/queue/to-close", "to-close"),
+        ("/queue?state=referred", "state"),
+    ):
+        page.goto(live_server.at(path))
+        assert_accessible(page)
+        screenshots.take(page, f"queue-{name}-{language}-360", width=NARROW)
     reflection = cases.list_cases(
         live_server.ctx, principal_named(live_server.ctx, "coordinator"), state=State.recovery_period
     ).items[0]
